@@ -1,0 +1,112 @@
+public import FailoverWire
+
+/// The election state machine of one node: pure, deterministic, driven by inputs and a clock value.
+///
+/// Feed it every input with ``step(_:at:)`` and perform the returned actions in order. It reads no clock,
+/// does no I/O and keeps no timers: time passes only through the instants given to it. docs/election.md
+/// describes the rules.
+public struct Election: Sendable {
+    /// The node's configuration.
+    public let configuration: ElectionConfiguration
+    /// This process's boot id (identifies this run to the peers).
+    public let bootID: UInt64
+    /// The node's role.
+    public internal(set) var role: Role = .initializing
+    /// This node's term: the term of its last claim, or the highest term it followed since.
+    public internal(set) var term: UInt64 = 0
+    /// When the role last changed.
+    public internal(set) var roleSince: Instant
+    /// Why the node is in its role.
+    public internal(set) var reason = "starting: listening for peers"
+    /// The shared IP on this node, as the VIP driver reported it.
+    public internal(set) var vip: VIPState = .released
+    /// Whether an operator put the node in maintenance.
+    public internal(set) var maintenance = false
+    /// Whether the local proxy engine is ready.
+    public internal(set) var engineReady = false
+    /// Whether the witness answers (`nil`: not known yet).
+    public internal(set) var witnessReachable: Bool?
+    /// The proxy configuration this node serves.
+    public internal(set) var configStamp = ConfigStamp.none
+    /// Every peer ever heard in this run.
+    public internal(set) var peers: [NodeName: PeerState] = [:]
+    /// The last transitions, oldest first.
+    public internal(set) var history: [Transition] = []
+    /// The planned handoff in progress, if any.
+    public internal(set) var handoff: HandoffState?
+    /// The highest term seen from any peer.
+    public internal(set) var highestSeenTerm: UInt64 = 0
+
+    let startedAt: Instant
+    var lastStepAt: Instant
+    /// Set after a stall: until `guardUntil`, peers alive at `stalledFrom` are still counted alive.
+    var stall: (stalledFrom: Instant, guardUntil: Instant)?
+    var nextHeartbeatAt: Instant
+    var yield: Yield?
+    var claimBackoff: (until: Instant, reason: String)?
+    var engineUnreadySince: Instant?
+    var healthyBackupSince: Instant?
+    var preemptSuppressed = false
+    var shutdown: (startedAt: Instant, deadline: Instant, complete: Bool)?
+    var vipOperation: UInt64 = 0
+    var releaseRetryAt: Instant?
+    var handoffSerial: UInt64 = 0
+    var lastConflictAnnounce: [NodeName: Instant] = [:]
+    /// An operator command that completes when this node's VIP claim does.
+    var claimCommand: (id: CommandID, startedAt: Instant)?
+
+    /// Creates the election of a node that starts at `now`.
+    public init(configuration: ElectionConfiguration, bootID: UInt64, now: Instant) {
+        precondition(configuration.linkCount >= 1, "a node needs at least one link")
+        self.configuration = configuration
+        self.bootID = bootID
+        self.startedAt = now
+        self.lastStepAt = now
+        self.roleSince = now
+        self.nextHeartbeatAt = now
+        self.history = [Transition(at: now, from: .initializing, to: .initializing, term: 0, reason: reason)]
+    }
+
+    /// Applies one input that happened at `now` and returns what to do, in order.
+    public mutating func step(_ input: ElectionInput, at now: Instant) -> [ElectionAction] {
+        var actions: [ElectionAction] = []
+        noteTime(now)
+        switch input {
+        case .receive(let envelope, let link):
+            receive(envelope, link: link, now: now, actions: &actions)
+        case .tick:
+            break
+        case .engine(let ready):
+            if ready != engineReady {
+                engineReady = ready
+                engineUnreadySince = ready ? nil : now
+            }
+        case .witness(let reachable):
+            witnessReachable = reachable
+        case .vip(let result):
+            vipResult(result, now: now, actions: &actions)
+        case .localConfig(let stamp):
+            configStamp = stamp
+        case .command(let id, let command):
+            handle(command, id: id, now: now, actions: &actions)
+        case .shutdown:
+            beginShutdown(now: now, actions: &actions)
+        }
+        evaluate(now: now, actions: &actions)
+        if now >= nextHeartbeatAt {
+            sendHeartbeats(now: now, actions: &actions)
+        }
+        return actions
+    }
+
+    /// Detects a stall of this process: a gap between two inputs longer than the dead interval.
+    private mutating func noteTime(_ now: Instant) {
+        let gap = now - lastStepAt
+        if gap > configuration.deadInterval && !configuration.mutations.contains(.ignoreStalls) {
+            stall = (stalledFrom: lastStepAt, guardUntil: now + configuration.heartbeatInterval)
+        } else if let current = stall, now >= current.guardUntil {
+            stall = nil
+        }
+        if now > lastStepAt { lastStepAt = now }
+    }
+}

@@ -1,0 +1,65 @@
+import FailoverCore
+import FailoverWire
+
+/// Something a stalled node will process when it resumes.
+enum PendingInput {
+    case datagram(link: Int, bytes: [UInt8], forged: Bool)
+    case local(ElectionInput)
+}
+
+/// One simulated node: the real election core and wire codec, a simulated interface and VIP driver, and the
+/// world's view of its engine and witness.
+struct SimNode {
+    let index: Int
+    let name: NodeName
+    var configuration: ElectionConfiguration
+
+    /// Bumped on every start; events of an older incarnation are ignored.
+    var incarnation = 0
+    var election: Election?
+    var sealer: DatagramSealer?
+    var opener: DatagramOpener?
+    var stalledUntil: Instant?
+    var pending: [PendingInput] = []
+    var shuttingDownSince: Instant?
+
+    /// The simulated interface: whether the VIP is on it.
+    var vipHeld = false
+    /// When the (sequential) VIP driver is free again.
+    var driverFreeAt = Instant.zero
+    /// The old primary, when the in-flight claim comes from a planned handoff.
+    var claimHandoffFrom: String?
+
+    /// The world: is the engine ready, does the witness answer.
+    var engineReady = true
+    var witnessReachable = true
+
+    /// For the checker.
+    var lastTerm: UInt64 = 0
+    var healthySince: Instant?
+    var holdingSince: Instant?
+    var isolatedSince: Instant?
+    /// Datagrams this incarnation accepted (a ring), for the forger's replays.
+    var accepted: [[UInt8]] = []
+    /// The newest boot id this incarnation accepted from each sender.
+    var newestBoot: [NodeName: UInt64] = [:]
+
+    var isRunning: Bool { election != nil }
+
+    func isStalled(at now: Instant) -> Bool { stalledUntil.map { now < $0 } ?? false }
+
+    /// Running and able to process input now.
+    func isActive(at now: Instant) -> Bool { isRunning && !isStalled(at: now) }
+
+    mutating func remember(accepted bytes: [UInt8], from sender: NodeName, bootID: UInt64) {
+        if accepted.count >= 64 { accepted.removeFirst(16) }
+        accepted.append(bytes)
+        newestBoot[sender] = max(newestBoot[sender] ?? 0, bootID)
+    }
+}
+
+/// One direction of one link between two nodes.
+struct SimLink {
+    var up = true
+    var loss = 0.0
+}

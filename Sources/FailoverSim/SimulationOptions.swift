@@ -1,0 +1,44 @@
+public import FailoverCore
+
+/// What a simulation run does. Everything random derives from ``seed``.
+public struct SimulationOptions: Sendable {
+    /// Which faults the run injects.
+    public enum Profile: String, Sendable, CaseIterable {
+        /// Partitions, loss, crashes, stalls, engine and witness flips, admin commands, shutdowns, forgeries.
+        case chaos
+        /// 20 % loss on one link and 5 % on the other, jitter, nothing else: no role may change.
+        case stability
+        /// A clean network and no faults: one election, then nothing.
+        case quiet
+    }
+
+    /// The seed every random choice derives from.
+    public var seed: UInt64
+    /// How long the run lasts in simulated time.
+    public var duration: Duration
+    /// 2 or 3 nodes (the seed picks when nil).
+    public var nodeCount: Int?
+    /// The fault profile.
+    public var profile: Profile
+    /// Rules broken on purpose in every node (to show the checker catches them).
+    public var mutations: Set<ElectionConfiguration.Mutation>
+    /// Keep a trace of events (for replaying one failing seed).
+    public var trace: Bool
+
+    /// Creates options.
+    public init(
+        seed: UInt64,
+        duration: Duration = .seconds(120),
+        nodeCount: Int? = nil,
+        profile: Profile = .chaos,
+        mutations: Set<ElectionConfiguration.Mutation> = [],
+        trace: Bool = false
+    ) {
+        self.seed = seed
+        self.duration = duration
+        self.nodeCount = nodeCount
+        self.profile = profile
+        self.mutations = mutations
+        self.trace = trace
+    }
+}
