@@ -53,7 +53,11 @@ let package = Package(
             ],
             swiftSettings: strictSettings
         ),
-        .testTarget(name: "FailoverWireTests", dependencies: ["FailoverWire"], swiftSettings: strictSettings),
+        .testTarget(
+            name: "FailoverWireTests",
+            dependencies: ["FailoverWire", .product(name: "Crypto", package: "swift-crypto")],
+            swiftSettings: strictSettings
+        ),
         .testTarget(
             name: "FailoverCoreTests",
             dependencies: ["FailoverCore", "FailoverWire"],

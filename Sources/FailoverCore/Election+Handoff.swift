@@ -95,7 +95,8 @@ extension Election {
             broadcast(.handoffAccept(handoffID: request.handoffID), actions: &actions)
             heartbeatNow(now: now)
             if configuration.mutations.contains(.claimBeforeRelease) {
-                receiveReleased(request.handoffID, from: peer, now: now, actions: &actions)
+                handoff = nil
+                claim(reason: "planned handoff from \(peer.name)", now: now, actions: &actions)
             }
         case .ask:
             guard request.target == peer.name else { return }

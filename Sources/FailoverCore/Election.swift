@@ -99,11 +99,14 @@ public struct Election: Sendable {
         return actions
     }
 
-    /// Detects a stall of this process: a gap between two inputs longer than the dead interval.
+    /// Detects a stall of this process: a gap between two inputs longer than the dead interval. The runtime
+    /// ticks at least every heartbeat interval, so such a gap means this process (or its VM) was not running.
     private mutating func noteTime(_ now: Instant) {
         let gap = now - lastStepAt
         if gap > configuration.deadInterval && !configuration.mutations.contains(.ignoreStalls) {
-            stall = (stalledFrom: lastStepAt, guardUntil: now + configuration.heartbeatInterval)
+            // One heartbeat interval for the peer's next heartbeat to be sent, one more for its phase and
+            // the path's delay: only then is silence the peer's and not ours.
+            stall = (stalledFrom: lastStepAt, guardUntil: now + configuration.heartbeatInterval * 2)
         } else if let current = stall, now >= current.guardUntil {
             stall = nil
         }

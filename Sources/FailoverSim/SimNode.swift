@@ -44,11 +44,17 @@ struct SimNode {
     /// The newest boot id this incarnation accepted from each sender.
     var newestBoot: [NodeName: UInt64] = [:]
 
-    var isRunning: Bool { election != nil }
+    /// Whether the agent process runs (kept beside ``election`` so checks need not copy the core).
+    var isRunning = false
 
-    func isStalled(at now: Instant) -> Bool { stalledUntil.map { now < $0 } ?? false }
+    @inline(__always)
+    func isStalled(at now: Instant) -> Bool {
+        guard let until = stalledUntil else { return false }
+        return now < until
+    }
 
     /// Running and able to process input now.
+    @inline(__always)
     func isActive(at now: Instant) -> Bool { isRunning && !isStalled(at: now) }
 
     mutating func remember(accepted bytes: [UInt8], from sender: NodeName, bootID: UInt64) {

@@ -31,8 +31,8 @@ extension Simulator {
     }
 
     func isHealthy(_ index: Int) -> Bool {
-        let node = nodes[index]
-        return node.isActive(at: now) && node.engineReady && (!witnessConfigured || node.witnessReachable)
+        nodes[index].isActive(at: now) && nodes[index].engineReady
+            && (!witnessConfigured || nodes[index].witnessReachable)
     }
 
     func violate(_ invariant: Violation.Invariant, _ detail: String) {
@@ -119,28 +119,36 @@ extension Simulator {
     /// Invariant 2: a healthy node cut off from all others takes the VIP within the bound.
     private func checkLiveness(holders: [Int]) {
         let bound = deadInterval + heartbeatInterval + tickInterval + .milliseconds(10)
+        var active: [Bool] = []
+        for index in nodes.indices { active.append(nodes[index].isActive(at: now)) }
+        let served = holders.contains { active[$0] }
         for index in nodes.indices {
-            let node = nodes[index]
-            let isolated =
-                isHealthy(index) && node.election?.maintenance == false && node.shuttingDownSince == nil
-                && nodes.indices.allSatisfy { other in
-                    other == index || !nodes[other].isActive(at: now) || fullyCut(index, other)
+            var isolated =
+                isHealthy(index) && nodes[index].election?.maintenance == false
+                && nodes[index].shuttingDownSince == nil
+            if isolated {
+                for other in nodes.indices where other != index && active[other] && !fullyCut(index, other) {
+                    isolated = false
+                    break
                 }
+            }
             if !isolated {
                 nodes[index].isolatedSince = nil
                 checker.openLiveness.remove(index)
                 continue
             }
-            if node.isolatedSince == nil { nodes[index].isolatedSince = now }
+            if nodes[index].isolatedSince == nil { nodes[index].isolatedSince = now }
             guard let since = nodes[index].isolatedSince, now - since >= bound else { continue }
-            let served = holders.contains { nodes[$0].isActive(at: now) }
             if served {
                 checker.openLiveness.remove(index)
             } else if checker.openLiveness.insert(index).inserted {
+                let name = nodes[index].name
+                let role = nodes[index].election?.role.description ?? "down"
+                let reason = nodes[index].election?.reason ?? ""
                 violate(
                     .liveness,
-                    "\(node.name) is healthy and alone for \((now - since).compactDescription) but nobody holds the "
-                        + "VIP (role \(node.election?.role.description ?? "down"): \(node.election?.reason ?? ""))"
+                    "\(name) is healthy and alone for \((now - since).compactDescription) but nobody holds the "
+                        + "VIP (role \(role): \(reason))"
                 )
             }
         }

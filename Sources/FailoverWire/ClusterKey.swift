@@ -18,4 +18,20 @@ public struct ClusterKey: Sendable {
         let digest = Array(SHA256.hash(data: bytes))
         self.fingerprint = Hex.encode(digest.prefix(4))
     }
+
+    /// HMAC-SHA256 of `bytes` with this key.
+    func tag(_ bytes: ArraySlice<UInt8>) -> [UInt8] {
+        var hmac = HMAC<SHA256>(key: symmetricKey)
+        bytes.withUnsafeBytes { hmac.update(data: $0) }
+        return Array(hmac.finalize())
+    }
+
+    /// Whether `tag` is the HMAC-SHA256 of `bytes` with this key, compared in constant time.
+    func verify(_ tag: ArraySlice<UInt8>, of bytes: ArraySlice<UInt8>) -> Bool {
+        let expected = self.tag(bytes)
+        guard expected.count == tag.count else { return false }
+        var difference: UInt8 = 0
+        for (a, b) in zip(expected, tag) { difference |= a ^ b }
+        return difference == 0
+    }
 }

@@ -1,5 +1,3 @@
-import Crypto
-
 /// Encodes and decodes peer datagrams, byte for byte as docs/protocol.md describes.
 ///
 /// Layout (big-endian): magic `FOAG`, version, type, flags(2), boot id(8), sequence(8), term(8), role,
@@ -43,8 +41,7 @@ public enum DatagramCodec {
         writer.write(message.config.hash)
         writer.write(name)
         writer.write(body)
-        let tag = HMAC<SHA256>.authenticationCode(for: writer.bytes, using: key.symmetricKey)
-        writer.write(Array(tag))
+        writer.write(key.tag(writer.bytes[...]))
         return writer.bytes
     }
 
@@ -60,9 +57,8 @@ public enum DatagramCodec {
         guard signedLength + tagLength == bytes.count else { throw .lengthMismatch }
         let tag = bytes[signedLength...]
         let signed = bytes[..<signedLength]
-        let verified = keyring.verifying.contains { key in
-            HMAC<SHA256>.isValidAuthenticationCode(tag, authenticating: signed, using: key.symmetricKey)
-        }
+        var verified = keyring.signing.verify(tag, of: signed)
+        if !verified, let accepted = keyring.accepted { verified = accepted.verify(tag, of: signed) }
         guard verified else { throw .badTag }
         return try parseAuthenticated(bytes, nameLength: nameLength, bodyLength: bodyLength)
     }

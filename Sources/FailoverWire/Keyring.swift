@@ -14,9 +14,6 @@ public struct Keyring: Sendable {
         self.signing = signing
         self.accepted = accepted
     }
-
-    /// All keys that verify incoming datagrams, signing key first.
-    var verifying: [ClusterKey] { [signing] + (accepted.map { [$0] } ?? []) }
 }
 
 /// Why the text of a key file was refused.

@@ -1,0 +1,98 @@
+import FailoverCore
+import FailoverSim
+import Testing
+
+/// Runs seeds and returns one line per failing seed (with `SIM_SEED=` to replay it).
+func failures(_ seeds: ClosedRange<UInt64>, _ make: (UInt64) -> SimulationOptions) -> [String] {
+    seeds.compactMap { seed -> String? in
+        let report = Simulator(options: make(seed)).run()
+        guard let first = report.violations.first else { return nil }
+        return "SIM_SEED=\(seed) \(first) (replay: failover-sim --seed \(seed) --trace)"
+    }
+}
+
+@Suite("Deterministic simulator")
+struct SimulatorTests {
+    /// 500 seeds × 2 simulated minutes of chaos, in 10 chunks that run in parallel.
+    @Test("chaos: every invariant holds over 500 seeds × 2 simulated minutes", arguments: 0..<10)
+    func chaos(chunk: Int) {
+        let first = UInt64(chunk * 50 + 1)
+        let failed = failures(first...(first + 49)) { SimulationOptions(seed: $0, duration: .seconds(120)) }
+        #expect(failed.isEmpty, "\(failed.joined(separator: "\n"))")
+    }
+
+    @Test("stability: 20 % and 5 % loss on the two links change no role in 10 simulated minutes", arguments: [1, 2, 3])
+    func stability(seed: UInt64) {
+        let report = Simulator(
+            options: SimulationOptions(seed: seed, duration: .seconds(600), nodeCount: 2, profile: .stability)
+        ).run()
+        #expect(report.violations.isEmpty, "\(report.violations)")
+        #expect(report.failovers == 0)
+        #expect(report.roleChanges <= 4)  // initializing → backup on both, backup → primary on one
+    }
+
+    @Test("quiet: one election, then nothing", arguments: [2, 3])
+    func quiet(nodes: Int) {
+        let report = Simulator(
+            options: SimulationOptions(seed: 7, duration: .seconds(60), nodeCount: nodes, profile: .quiet)
+        ).run()
+        #expect(report.passed)
+        #expect(report.failovers == 0)
+        #expect(report.roleChanges == nodes + 1)
+        #expect(report.maxDualHolder == .zero)
+    }
+
+    @Test("a seed replays exactly")
+    func determinism() {
+        let options = SimulationOptions(seed: 42, duration: .seconds(60))
+        let a = Simulator(options: options).run()
+        let b = Simulator(options: options).run()
+        #expect(a.steps == b.steps)
+        #expect(a.datagrams == b.datagrams)
+        #expect(a.failovers == b.failovers)
+        #expect(a.maxNoHolder == b.maxNoHolder)
+        #expect(a.roleChanges == b.roleChanges)
+    }
+
+    @Test("the chaos actually happens: failovers, handoffs and forgeries are exercised")
+    func coverage() {
+        var failovers = 0
+        var handoffs = 0
+        var forgeries = 0
+        var rejected = 0
+        for seed in UInt64(1)...5 {
+            let report = Simulator(options: SimulationOptions(seed: seed, duration: .seconds(120))).run()
+            failovers += report.failovers
+            handoffs += report.handoffs
+            forgeries += report.forgeries
+            rejected += report.forgeriesRejected
+        }
+        #expect(failovers > 20)
+        #expect(handoffs > 10)
+        #expect(forgeries > 500)
+        #expect(rejected == forgeries)
+    }
+
+    /// Each deliberately broken rule must be caught by an invariant within a few seeds: the checker can fail.
+    @Test(
+        "a deliberately broken rule is caught",
+        arguments: [
+            (ElectionConfiguration.Mutation.skipStartupWait, Violation.Invariant.needlessTakeover),
+            (.ignoreStalls, .needlessTakeover),
+            (.claimBeforeRelease, .safety),
+        ]
+    )
+    func mutationCaught(mutation: ElectionConfiguration.Mutation, expected: Violation.Invariant) {
+        var caught: UInt64?
+        for seed in UInt64(1)...40 {
+            let report = Simulator(
+                options: SimulationOptions(seed: seed, duration: .seconds(120), mutations: [mutation])
+            ).run()
+            if report.violations.contains(where: { $0.invariant == expected }) {
+                caught = seed
+                break
+            }
+        }
+        #expect(caught != nil, "\(mutation) was not caught by \(expected) in 40 seeds")
+    }
+}
