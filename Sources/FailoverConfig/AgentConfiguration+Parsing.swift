@@ -43,7 +43,9 @@ extension AgentConfiguration {
         let control = reader.table(root, "control", key: "control")
         var controlSocket = Defaults.controlSocket
         if let path = reader.string(control, "socket", key: "control.socket") {
-            if path.hasPrefix("/") { controlSocket = path } else {
+            if path.hasPrefix("/") {
+                controlSocket = path
+            } else {
                 reader.issue("control.socket", "must be an absolute path, like \"\(Defaults.controlSocket)\"")
             }
         }
@@ -82,7 +84,9 @@ extension AgentConfiguration {
             reader.fileIssue(line: nil, "missing [node] section; add one with at least: name = \"lb1\"")
             return nil
         }
-        defer { reader.reportUnknownKeys(table, prefix: "node", known: ["name", "priority", "preempt", "preempt_delay"]) }
+        defer {
+            reader.reportUnknownKeys(table, prefix: "node", known: ["name", "priority", "preempt", "preempt_delay"])
+        }
         var name: NodeName?
         if let text = reader.string(table, "name", key: "node.name") {
             name = NodeName(text)
@@ -94,7 +98,9 @@ extension AgentConfiguration {
         }
         var priority = UInt8(Defaults.priority)
         if let value = reader.int(table, "priority", key: "node.priority") {
-            if (1...255).contains(value) { priority = UInt8(value) } else {
+            if (1...255).contains(value) {
+                priority = UInt8(value)
+            } else {
                 reader.issue("node.priority", "\(value) is out of range; use 1-255 (higher wins an election)")
             }
         }
@@ -127,14 +133,18 @@ extension AgentConfiguration {
         }
         var port = Defaults.port
         if let value = reader.int(table, "port", key: "cluster.port") {
-            if (1...65_535).contains(value) { port = UInt16(value) } else {
+            if (1...65_535).contains(value) {
+                port = UInt16(value)
+            } else {
                 reader.issue("cluster.port", "\(value) is not a UDP port; use 1-65535 (default \(Defaults.port))")
             }
         }
         let heartbeat =
-            reader.duration(table, "heartbeat_interval", key: "cluster.heartbeat_interval") ?? Defaults.heartbeatInterval
+            reader.duration(table, "heartbeat_interval", key: "cluster.heartbeat_interval")
+            ?? Defaults.heartbeatInterval
         let dead = reader.duration(table, "dead_interval", key: "cluster.dead_interval") ?? Defaults.deadInterval
-        let handoff = reader.duration(table, "handoff_timeout", key: "cluster.handoff_timeout") ?? Defaults.handoffTimeout
+        let handoff =
+            reader.duration(table, "handoff_timeout", key: "cluster.handoff_timeout") ?? Defaults.handoffTimeout
         if heartbeat < .milliseconds(10) || heartbeat > .seconds(10) {
             reader.issue(
                 "cluster.heartbeat_interval",
@@ -219,21 +229,29 @@ extension AgentConfiguration {
             let text = reader.string(table, "address", key: "\(prefix).address")
             let interface = reader.string(table, "interface", key: "\(prefix).interface")
             reader.reportUnknownKeys(table, prefix: prefix, known: ["address", "interface"])
-            if text == nil { reader.issue(prefix, "missing address; write it with its prefix, like \"192.0.2.100/24\"") }
+            if text == nil {
+                reader.issue(prefix, "missing address; write it with its prefix, like \"192.0.2.100/24\"")
+            }
             if interface == nil { reader.issue(prefix, "missing interface; name the interface, like \"eth0\"") }
             guard let text, let interface else { continue }
             let parts = text.split(separator: "/", omittingEmptySubsequences: false)
             guard parts.count == 2, let address = IPAddress(String(parts[0])), let length = Int(parts[1]),
                 (0...address.maximumPrefixLength).contains(length)
             else {
-                reader.issue("\(prefix).address", "\"\(text)\" must be ADDR/PREFIX, like \"192.0.2.100/24\" or \"2001:db8::100/64\"")
+                reader.issue(
+                    "\(prefix).address",
+                    "\"\(text)\" must be ADDR/PREFIX, like \"192.0.2.100/24\" or \"2001:db8::100/64\""
+                )
                 continue
             }
             let validInterface =
                 !interface.isEmpty && interface.utf8.count <= 15
                 && interface.allSatisfy { !$0.isWhitespace && $0 != "/" && $0 != ":" }
             guard validInterface else {
-                reader.issue("\(prefix).interface", "\"\(interface)\" is not an interface name (1-15 characters, no '/' or ':')")
+                reader.issue(
+                    "\(prefix).interface",
+                    "\"\(interface)\" is not an interface name (1-15 characters, no '/' or ':')"
+                )
                 continue
             }
             if vips.contains(where: { $0.address == address }) {
@@ -251,10 +269,16 @@ extension AgentConfiguration {
         let interval = reader.duration(table, "interval", key: "witness.interval") ?? Defaults.witnessInterval
         let timeout = reader.duration(table, "timeout", key: "witness.timeout") ?? Defaults.witnessTimeout
         if timeout > interval {
-            reader.issue("witness.timeout", "(\(timeout.compactDescription)) must not exceed witness.interval (\(interval.compactDescription))")
+            reader.issue(
+                "witness.timeout",
+                "(\(timeout.compactDescription)) must not exceed witness.interval (\(interval.compactDescription))"
+            )
         }
         guard let texts = reader.strings(table, "targets", key: "witness.targets"), !texts.isEmpty else {
-            reader.issue("witness", "missing targets; list what an isolated node cannot reach, like targets = [\"192.0.2.1\"]")
+            reader.issue(
+                "witness",
+                "missing targets; list what an isolated node cannot reach, like targets = [\"192.0.2.1\"]"
+            )
             return nil
         }
         var targets: [Endpoint] = []
@@ -275,7 +299,9 @@ extension AgentConfiguration {
         }
         var kind = EngineKind.embedded
         if let text = reader.string(table, "kind", key: "engine.kind") {
-            if let parsed = EngineKind(rawValue: text) { kind = parsed } else {
+            if let parsed = EngineKind(rawValue: text) {
+                kind = parsed
+            } else {
                 reader.issue("engine.kind", "\"\(text)\" is not an engine; use \"embedded\" or \"haproxy\"")
             }
         }

@@ -12,7 +12,14 @@ extension Election {
             case .primary: handOffByCommand(id, purpose: .command(id), now: now, actions: &actions)
             case .backup: promote(id, now: now, actions: &actions)
             default:
-                finish(id, false, "this node is \(role) (\(reason)): a failover needs a primary and a healthy backup", now, now, &actions)
+                finish(
+                    id,
+                    false,
+                    "this node is \(role) (\(reason)): a failover needs a primary and a healthy backup",
+                    now,
+                    now,
+                    &actions
+                )
             }
         case .demote:
             if role == .primary {

@@ -74,6 +74,9 @@ extension Election {
                 return
             }
         }
+        // Right after a stall of this process, what we know of the peers is stale: decide nothing until
+        // fresh datagrams had time to arrive.
+        if let stall, now < stall.guardUntil { return }
         let holders = alive.filter(\.claimsVIP)
         if let primary = holders.first {
             considerPreempting(primary, now: now, actions: &actions)
@@ -138,7 +141,12 @@ extension Election {
             if let peer = bestHealthyPeer(at: now) {
                 offer(to: peer.name, purpose: .unhealthy("witness unreachable"), now: now, actions: &actions)
             } else {
-                transition(to: .primary, reason: "degraded: witness unreachable, no healthy peer", now: now, actions: &actions)
+                transition(
+                    to: .primary,
+                    reason: "degraded: witness unreachable, no healthy peer",
+                    now: now,
+                    actions: &actions
+                )
             }
             return
         }
@@ -147,12 +155,22 @@ extension Election {
                 let why = "engine not ready for \((now - since).compactDescription)"
                 offer(to: peer.name, purpose: .unhealthy(why), now: now, actions: &actions)
             } else if now - since >= configuration.engineGracePeriod {
-                transition(to: .primary, reason: "degraded: engine not ready, no healthy peer", now: now, actions: &actions)
+                transition(
+                    to: .primary,
+                    reason: "degraded: engine not ready, no healthy peer",
+                    now: now,
+                    actions: &actions
+                )
             }
             return
         }
         if reason.hasPrefix("degraded") {
-            transition(to: .primary, reason: "recovered: engine ready and witness reachable", now: now, actions: &actions)
+            transition(
+                to: .primary,
+                reason: "recovered: engine ready and witness reachable",
+                now: now,
+                actions: &actions
+            )
         }
     }
 }

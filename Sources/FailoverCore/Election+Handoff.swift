@@ -40,8 +40,13 @@ extension Election {
         broadcast(.handoffRequest(request), actions: &actions)
     }
 
-    /// Why this node would refuse to take over right now, if it would.
-    func refusal() -> HandoffRejectReason? {
+    /// Whether an alive peer other than `except` says it holds or takes the VIP.
+    func anotherHolder(except: NodeName, at now: Instant) -> Bool {
+        peers.values.contains { $0.name != except && $0.claimsVIP && isAlive($0, at: now) }
+    }
+
+    /// Why this node would refuse to take over from `from` right now, if it would.
+    func refusal(from: NodeName, at now: Instant) -> HandoffRejectReason? {
         if shutdown != nil { return .busy }
         if role == .initializing { return .starting }
         if maintenance { return .inMaintenance }
@@ -49,6 +54,7 @@ extension Election {
         if !witnessOK { return .witnessUnreachable }
         if role == .fault { return .inFault }
         if role != .backup { return .notBackup }
+        if anotherHolder(except: from, at: now) { return .otherPrimary }
         return nil
     }
 
@@ -77,7 +83,7 @@ extension Election {
                 broadcast(.handoffReject(handoffID: request.handoffID, reason: .busy), actions: &actions)
                 return
             }
-            if let reason = refusal() {
+            if let reason = refusal(from: peer.name, at: now) {
                 handoff = nil
                 if let command {
                     finish(command, false, "\(peer.name) offered the role, but \(reason)", startedAt, now, &actions)
@@ -114,7 +120,12 @@ extension Election {
         }
     }
 
-    mutating func receiveHandoffAccept(_ id: UInt64, from peer: PeerState, now: Instant, actions: inout [ElectionAction]) {
+    mutating func receiveHandoffAccept(
+        _ id: UInt64,
+        from peer: PeerState,
+        now: Instant,
+        actions: inout [ElectionAction]
+    ) {
         guard case .offering(let offered, let target, let purpose, let startedAt, _) = handoff,
             offered == id, target == peer.name
         else { return }
@@ -134,10 +145,18 @@ extension Election {
         actions: inout [ElectionAction]
     ) {
         switch handoff {
-        case .offering(let offered, let target, let purpose, let startedAt, _) where offered == id && target == peer.name:
+        case .offering(let offered, let target, let purpose, let startedAt, _)
+        where offered == id && target == peer.name:
             handoff = nil
             if let command = purpose.commandID {
-                finish(command, false, "\(peer.name) refused the role: \(reason); nothing changed", startedAt, now, &actions)
+                finish(
+                    command,
+                    false,
+                    "\(peer.name) refused the role: \(reason); nothing changed",
+                    startedAt,
+                    now,
+                    &actions
+                )
             }
         case .asking(let asked, let primary, let command, let startedAt, _) where asked == id && primary == peer.name:
             handoff = nil
@@ -158,6 +177,10 @@ extension Election {
         if let stall, now < stall.guardUntil { return }
         // Newer state from the old primary (reordered datagrams) says it holds the VIP: not released after all.
         guard let current = peers[peer.name], !current.claimsVIP else { return }
+        if anotherHolder(except: peer.name, at: now) {
+            abortHandoff(because: "another node holds the VIP", now: now, actions: &actions)
+            return
+        }
         handoff = nil
         claim(reason: "planned handoff from \(peer.name)", now: now, actions: &actions)
         if let command { claimCommand = (command, startedAt) }
@@ -191,7 +214,12 @@ extension Election {
             why = "handed over to \(target): \(problem)"
         }
         let (resting, restingReason) = restingRole()
-        transition(to: resting, reason: resting == .backup ? why : "\(why); \(restingReason)", now: now, actions: &actions)
+        transition(
+            to: resting,
+            reason: resting == .backup ? why : "\(why); \(restingReason)",
+            now: now,
+            actions: &actions
+        )
         broadcast(.released(handoffID: id), actions: &actions)
     }
 
@@ -199,7 +227,14 @@ extension Election {
         guard case .releasing(_, _, let purpose, let startedAt) = handoff else { return }
         handoff = nil
         if let command = purpose.commandID {
-            finish(command, false, "could not release the VIP: \(failure); this node stays primary", startedAt, now, &actions)
+            finish(
+                command,
+                false,
+                "could not release the VIP: \(failure); this node stays primary",
+                startedAt,
+                now,
+                &actions
+            )
         }
         actions.append(.announceVIP(reason: "release failed: the VIP stays here"))
     }
@@ -252,7 +287,14 @@ extension Election {
             yield = nil
             if let command = current.command {
                 let elapsed = (now - current.startedAt).compactDescription
-                finish(command, true, "\(current.target) is primary and holds the VIP (\(elapsed))", current.startedAt, now, &actions)
+                finish(
+                    command,
+                    true,
+                    "\(current.target) is primary and holds the VIP (\(elapsed))",
+                    current.startedAt,
+                    now,
+                    &actions
+                )
             }
         } else if now >= current.deadline {
             yield = nil
@@ -295,6 +337,8 @@ extension Election {
         _ now: Instant,
         _ actions: inout [ElectionAction]
     ) {
-        actions.append(.commandFinished(id, CommandOutcome(succeeded: succeeded, message: text, elapsed: now - startedAt)))
+        actions.append(
+            .commandFinished(id, CommandOutcome(succeeded: succeeded, message: text, elapsed: now - startedAt))
+        )
     }
 }

@@ -78,7 +78,14 @@ extension Election {
             if let pending = claimCommand {
                 claimCommand = nil
                 let elapsed = (now - pending.startedAt).compactDescription
-                finish(pending.id, true, "this node is primary and holds the VIP (\(elapsed))", pending.startedAt, now, &actions)
+                finish(
+                    pending.id,
+                    true,
+                    "this node is primary and holds the VIP (\(elapsed))",
+                    pending.startedAt,
+                    now,
+                    &actions
+                )
             }
         case (.claiming, let failure?):
             vip = .released

@@ -99,11 +99,12 @@ public struct Election: Sendable {
         return actions
     }
 
-    /// Detects a stall of this process: a gap between two inputs longer than the dead interval. The runtime
-    /// ticks at least every heartbeat interval, so such a gap means this process (or its VM) was not running.
+    /// Detects a stall of this process: a gap between two inputs longer than one heartbeat interval. The
+    /// runtime ticks far more often, so such a gap means this process (or its VM) was not running, and the
+    /// silence it saw is (partly) its own.
     private mutating func noteTime(_ now: Instant) {
         let gap = now - lastStepAt
-        if gap > configuration.deadInterval && !configuration.mutations.contains(.ignoreStalls) {
+        if gap > configuration.heartbeatInterval && !configuration.mutations.contains(.ignoreStalls) {
             // One heartbeat interval for the peer's next heartbeat to be sent, one more for its phase and
             // the path's delay: only then is silence the peer's and not ours.
             stall = (stalledFrom: lastStepAt, guardUntil: now + configuration.heartbeatInterval * 2)

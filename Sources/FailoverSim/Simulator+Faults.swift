@@ -66,7 +66,9 @@ extension Simulator {
             let (a, b) = randomPair()
             let loss = Double.random(in: 0.1...0.6, using: &random)
             let link: Int? = random.chance(0.5) ? Int.random(in: 0..<linkCount, using: &random) : nil
-            note("fault: \(Int(loss * 100))% loss between \(nodes[a].name) and \(nodes[b].name), link \(link.map(String.init) ?? "all")")
+            note(
+                "fault: \(Int(loss * 100))% loss between \(nodes[a].name) and \(nodes[b].name), link \(link.map(String.init) ?? "all")"
+            )
             setLinks(a, b, only: link) { $0.loss = loss }
             setLinks(b, a, only: link) { $0.loss = loss }
             restoreLater(length * 2, "loss") { simulator in
@@ -76,7 +78,9 @@ extension Simulator {
         case 4:
             let victim = randomNode()
             let keepVIP = random.chance(0.5)
-            note("fault: crash \(nodes[victim].name) (\(keepVIP ? "agent killed, VIP left on the interface" : "node down"))")
+            note(
+                "fault: crash \(nodes[victim].name) (\(keepVIP ? "agent killed, VIP left on the interface" : "node down"))"
+            )
             crash(victim, keepVIP: keepVIP)
             restoreLater(length, "restart \(nodes[victim].name)") { $0.start(victim) }
         case 5:

@@ -54,12 +54,16 @@ extension Simulator {
         )
         for index in nodes.indices {
             let healthy = isHealthy(index)
-            if !healthy { nodes[index].healthySince = nil } else if nodes[index].healthySince == nil {
+            if !healthy {
+                nodes[index].healthySince = nil
+            } else if nodes[index].healthySince == nil {
                 nodes[index].healthySince = now
             }
             let holding =
                 nodes[index].vipHeld && nodes[index].isActive(at: now) && nodes[index].election?.role == .primary
-            if !holding { nodes[index].holdingSince = nil } else if nodes[index].holdingSince == nil {
+            if !holding {
+                nodes[index].holdingSince = nil
+            } else if nodes[index].holdingSince == nil {
                 nodes[index].holdingSince = now
             }
             for other in nodes.indices where other != index {

@@ -308,10 +308,15 @@ public final class Simulator {
             if transition.from != transition.to {
                 report.roleChanges += 1
                 if options.profile == .stability && now - .zero > .seconds(2) {
-                    violate(.stability, "\(nodes[index].name) \(transition.from) → \(transition.to): \(transition.reason)")
+                    violate(
+                        .stability,
+                        "\(nodes[index].name) \(transition.from) → \(transition.to): \(transition.reason)"
+                    )
                 }
             }
-            note("\(nodes[index].name) \(transition.from) → \(transition.to) term \(transition.term): \(transition.reason)")
+            note(
+                "\(nodes[index].name) \(transition.from) → \(transition.to) term \(transition.term): \(transition.reason)"
+            )
         case .commandFinished(_, let outcome):
             if outcome.succeeded && outcome.message.contains("holds the VIP") { report.handoffs += 1 }
             note("\(nodes[index].name) command \(outcome.succeeded ? "ok" : "failed"): \(outcome.message)")
@@ -339,7 +344,10 @@ public final class Simulator {
     private func vipDone(_ index: Int, operation: UInt64, claim: Bool) {
         if claim, let from = nodes[index].claimHandoffFrom {
             for other in nodes.indices where nodes[other].name.value == from && nodes[other].vipHeld {
-                violate(.safety, "planned handoff: \(nodes[index].name) claimed while \(nodes[other].name) still held the VIP")
+                violate(
+                    .safety,
+                    "planned handoff: \(nodes[index].name) claimed while \(nodes[other].name) still held the VIP"
+                )
             }
         }
         nodes[index].vipHeld = claim
@@ -362,12 +370,12 @@ public final class Simulator {
             guard path.up, !random.chance(path.loss) else { continue }
             queue.schedule(
                 .deliver(node: target, link: link, bytes: bytes, forged: false),
-                at: now + baseDelay + random.duration(.zero ... jitter)
+                at: now + baseDelay + random.duration(.zero...jitter)
             )
             if random.chance(duplication) {
                 queue.schedule(
                     .deliver(node: target, link: link, bytes: bytes, forged: false),
-                    at: now + baseDelay + random.duration(.zero ... jitter * 3)
+                    at: now + baseDelay + random.duration(.zero...jitter * 3)
                 )
             }
         }

@@ -99,6 +99,7 @@ public enum HandoffRejectReason: UInt8, Sendable, CaseIterable, CustomStringConv
     case notPrimary = 6
     case starting = 7
     case inFault = 8
+    case otherPrimary = 9
 
     public var description: String {
         switch self {
@@ -110,6 +111,7 @@ public enum HandoffRejectReason: UInt8, Sendable, CaseIterable, CustomStringConv
         case .notPrimary: "it is not the primary"
         case .starting: "it is still starting"
         case .inFault: "it is in fault"
+        case .otherPrimary: "it hears another node holding the VIP"
         }
     }
 }

@@ -130,14 +130,22 @@ struct AgentConfigurationTests {
             kind = "nginx"
             """
         let issues = Self.issues(text)
-        #expect(issues.contains("agent.toml:2: node.name: \"lb 1\" is not a valid name: use 1-64 letters, digits, '.', '_' or '-'"))
-        #expect(issues.contains("agent.toml:3: node.priority: 300 is out of range; use 1-255 (higher wins an election)"))
+        #expect(
+            issues.contains(
+                "agent.toml:2: node.name: \"lb 1\" is not a valid name: use 1-64 letters, digits, '.', '_' or '-'"
+            )
+        )
+        #expect(
+            issues.contains("agent.toml:3: node.priority: 300 is out of range; use 1-255 (higher wins an election)")
+        )
         #expect(issues.contains("agent.toml:4: node.prioirty: unknown key; did you mean node.priority?"))
         #expect(issues.contains("agent.toml:6: cluster.key_file: must be an absolute path"))
         #expect(issues.contains("agent.toml:7: cluster.port: 70000 is not a UDP port; use 1-65535 (default 7946)"))
         #expect(issues.contains("agent.toml:9: cluster.link.0.local: \"192.0.2.300\" is not an IPv4 or IPv6 address"))
         #expect(issues.contains { $0.hasPrefix("agent.toml:12: vip.0.address: \"192.0.2.100\" must be ADDR/PREFIX") })
-        #expect(issues.contains("agent.toml:15: engine.kind: \"nginx\" is not an engine; use \"embedded\" or \"haproxy\""))
+        #expect(
+            issues.contains("agent.toml:15: engine.kind: \"nginx\" is not an engine; use \"embedded\" or \"haproxy\"")
+        )
         let lines = issues.compactMap { Int($0.split(separator: ":")[1]) }
         #expect(lines == lines.sorted())
     }
@@ -163,10 +171,13 @@ struct AgentConfigurationTests {
         #expect(Self.issues(text) == ["agent.toml:3: node.priority: must be a whole number, not a string"])
     }
 
-    @Test("durations as operators write them", arguments: [
-        ("50ms", Duration.milliseconds(50)), ("2s", .seconds(2)), ("1.5s", .milliseconds(1_500)),
-        ("2000", .seconds(2)), ("250us", .microseconds(250)), ("1m", .seconds(60)),
-    ])
+    @Test(
+        "durations as operators write them",
+        arguments: [
+            ("50ms", Duration.milliseconds(50)), ("2s", .seconds(2)), ("1.5s", .milliseconds(1_500)),
+            ("2000", .seconds(2)), ("250us", .microseconds(250)), ("1m", .seconds(60)),
+        ]
+    )
     func durations(text: String, expected: Duration) {
         #expect(DurationParser.parse(text) == expected)
     }
@@ -176,10 +187,13 @@ struct AgentConfigurationTests {
         #expect(DurationParser.parse(text) == nil)
     }
 
-    @Test("endpoints", arguments: [
-        ("192.0.2.1", "192.0.2.1"), ("192.0.2.1:80", "192.0.2.1:80"), ("[2001:db8::1]:443", "[2001:db8::1]:443"),
-        ("2001:db8::1", "2001:db8::1"),
-    ])
+    @Test(
+        "endpoints",
+        arguments: [
+            ("192.0.2.1", "192.0.2.1"), ("192.0.2.1:80", "192.0.2.1:80"), ("[2001:db8::1]:443", "[2001:db8::1]:443"),
+            ("2001:db8::1", "2001:db8::1"),
+        ]
+    )
     func endpoints(text: String, printed: String) {
         #expect(Endpoint(text)?.description == printed)
     }

@@ -280,7 +280,10 @@ struct ElectionTests {
         pair.run(for: .milliseconds(300))
         #expect(pair.primaries == [0])
         let (node, result, _) = pair.pendingVIP.removeFirst()
-        pair.feed(node, .vip(VIPOperationResult(operation: result.operation, failure: "RTNETLINK answers: Operation not permitted")))
+        pair.feed(
+            node,
+            .vip(VIPOperationResult(operation: result.operation, failure: "RTNETLINK answers: Operation not permitted"))
+        )
         #expect(pair.role(0) == .fault)
         #expect(pair.nodes[0]!.reason.contains("Operation not permitted"))
         pair.deliverVIPResults = true

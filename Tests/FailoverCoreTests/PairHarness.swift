@@ -36,7 +36,12 @@ struct Harness {
         }
     }
 
-    static func config(_ name: String, priority: UInt8 = 100, links: Int = 2, preempt: Bool = false) -> ElectionConfiguration {
+    static func config(
+        _ name: String,
+        priority: UInt8 = 100,
+        links: Int = 2,
+        preempt: Bool = false
+    ) -> ElectionConfiguration {
         ElectionConfiguration(name: NodeName(name)!, priority: priority, preempt: preempt, linkCount: links)
     }
 

@@ -40,7 +40,10 @@ struct DatagramCodecTests {
         #expect(Array(bytes[44..<76]) == Array(repeating: 0xAB, count: 32))
         #expect(Array(bytes[76..<79]) == Array("lb1".utf8))
         #expect(bytes.count == 76 + 3 + 24 + 32)
-        let tag = HMAC<SHA256>.authenticationCode(for: bytes[..<(bytes.count - 32)], using: SymmetricKey(data: Fixtures.keyBytes))
+        let tag = HMAC<SHA256>.authenticationCode(
+            for: bytes[..<(bytes.count - 32)],
+            using: SymmetricKey(data: Fixtures.keyBytes)
+        )
         #expect(Array(bytes.suffix(32)) == Array(tag))
     }
 
@@ -89,7 +92,9 @@ struct DatagramCodecTests {
         #expect(throws: WireError.badMagic) { try DatagramCodec.decode(magic, keyring: Fixtures.keyring) }
         var version = good
         version[4] = 2
-        #expect(throws: WireError.unsupportedVersion(2)) { try DatagramCodec.decode(version, keyring: Fixtures.keyring) }
+        #expect(throws: WireError.unsupportedVersion(2)) {
+            try DatagramCodec.decode(version, keyring: Fixtures.keyring)
+        }
         #expect(throws: WireError.lengthMismatch) {
             try DatagramCodec.decode(good + [0], keyring: Fixtures.keyring)
         }
@@ -112,7 +117,13 @@ struct DatagramCodecTests {
             try DatagramCodec.decode(resigned { $0[32] = 9 }, keyring: Fixtures.keyring)
         }
         #expect(throws: WireError.unknownFlags(0x8000)) {
-            try DatagramCodec.decode(resigned { $0[6] = 0x80; $0[7] = 0 }, keyring: Fixtures.keyring)
+            try DatagramCodec.decode(
+                resigned {
+                    $0[6] = 0x80
+                    $0[7] = 0
+                },
+                keyring: Fixtures.keyring
+            )
         }
         #expect(throws: WireError.invalidSenderName) {
             try DatagramCodec.decode(resigned { $0[76] = UInt8(ascii: "/") }, keyring: Fixtures.keyring)
@@ -128,7 +139,8 @@ struct DatagramCodecTests {
         let samples = MessageKind.allCases.map { kind -> [UInt8] in
             switch kind {
             case .heartbeat: Fixtures.datagram()
-            case .handoffRequest: Fixtures.datagram(.handoffRequest(HandoffRequest(handoffID: 1, intent: .offer, target: Fixtures.lb2)))
+            case .handoffRequest:
+                Fixtures.datagram(.handoffRequest(HandoffRequest(handoffID: 1, intent: .offer, target: Fixtures.lb2)))
             case .handoffAccept: Fixtures.datagram(.handoffAccept(handoffID: 1))
             case .handoffReject: Fixtures.datagram(.handoffReject(handoffID: 1, reason: .busy))
             case .released: Fixtures.datagram(.released(handoffID: 1))

@@ -9,7 +9,8 @@ enum Fixtures {
     static let lb1 = NodeName("lb1")!
     static let lb2 = NodeName("lb2")!
 
-    static func message(_ body: MessageBody = .heartbeat(HeartbeatTiming(sentAt: 42, echo: 7, echoHeld: 3))) -> Message {
+    static func message(_ body: MessageBody = .heartbeat(HeartbeatTiming(sentAt: 42, echo: 7, echoHeld: 3))) -> Message
+    {
         Message(
             sender: lb1,
             term: 5,
@@ -21,7 +22,11 @@ enum Fixtures {
         )
     }
 
-    static func datagram(_ body: MessageBody = .heartbeat(HeartbeatTiming(sentAt: 42)), sequence: UInt64 = 1) -> [UInt8] {
-        DatagramCodec.encode(Envelope(bootID: 0x1122_3344_5566_7788, sequence: sequence, message: message(body)), key: key)
+    static func datagram(_ body: MessageBody = .heartbeat(HeartbeatTiming(sentAt: 42)), sequence: UInt64 = 1) -> [UInt8]
+    {
+        DatagramCodec.encode(
+            Envelope(bootID: 0x1122_3344_5566_7788, sequence: sequence, message: message(body)),
+            key: key
+        )
     }
 }
