@@ -13,12 +13,20 @@ let package = Package(
     name: "failover-agent",
     platforms: [.macOS(.v15)],
     products: [
-        .executable(name: "failover-sim", targets: ["failover-sim"])
+        .executable(name: "failover-agent", targets: ["failover-agent"]),
+        .executable(name: "failoverctl", targets: ["failoverctl"]),
+        .executable(name: "failover-sim", targets: ["failover-sim"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-crypto.git", "3.12.3"..<"5.0.0"),
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
         .package(url: "https://github.com/LebJe/TOMLKit.git", from: "0.6.0"),
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.3"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+        .package(url: "https://github.com/swiftlang/swift-subprocess.git", from: "1.0.2", traits: []),
     ],
     targets: [
         // PURE: bytes <-> messages, HMAC-SHA256, replay window. stdlib + swift-crypto only.
@@ -43,6 +51,54 @@ let package = Package(
         .target(
             name: "FailoverConfig",
             dependencies: ["FailoverCore", "FailoverWire", "TOMLKit"],
+            swiftSettings: strictSettings
+        ),
+        // PURE: the operator socket's requests and replies (JSON lines).
+        .target(name: "ControlProtocol", swiftSettings: strictSettings),
+        // libsystemd, found with pkg-config (Debian: libsystemd-dev).
+        .systemLibrary(name: "CSystemd", pkgConfig: "libsystemd", providers: [.apt(["libsystemd-dev"])]),
+        // Small C helpers: gratuitous ARP / unsolicited NA frames, Unix socket peer credentials.
+        .target(name: "CFailoverNet"),
+        // sd_notify and the watchdog interval: the only place that talks to systemd.
+        .target(name: "SystemdNotify", dependencies: ["CSystemd"], swiftSettings: strictSettings),
+        // The I/O shell around the election: UDP links, the VIP driver and announcer, the control socket,
+        // metrics, logging and systemd.
+        .target(
+            name: "FailoverAgent",
+            dependencies: [
+                "FailoverCore", "FailoverWire", "FailoverConfig", "ControlProtocol", "SystemdNotify", "CFailoverNet",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "CoreMetrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+                .product(name: "Subprocess", package: "swift-subprocess"),
+            ],
+            swiftSettings: strictSettings
+        ),
+        .executableTarget(
+            name: "failover-agent",
+            dependencies: [
+                "FailoverAgent", "FailoverConfig", "FailoverWire",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: strictSettings
+        ),
+        .executableTarget(
+            name: "failoverctl",
+            dependencies: [
+                "ControlProtocol", "FailoverConfig", "FailoverWire",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
             swiftSettings: strictSettings
         ),
         .executableTarget(

@@ -286,11 +286,10 @@ extension Election {
         {
             yield = nil
             if let command = current.command {
-                let elapsed = (now - current.startedAt).compactDescription
                 finish(
                     command,
                     true,
-                    "\(current.target) is primary and holds the VIP (\(elapsed))",
+                    "\(current.target) is primary and holds the VIP",
                     current.startedAt,
                     now,
                     &actions

@@ -77,11 +77,10 @@ extension Election {
             vip = .held
             if let pending = claimCommand {
                 claimCommand = nil
-                let elapsed = (now - pending.startedAt).compactDescription
                 finish(
                     pending.id,
                     true,
-                    "this node is primary and holds the VIP (\(elapsed))",
+                    "this node is primary and holds the VIP",
                     pending.startedAt,
                     now,
                     &actions

@@ -1,0 +1,38 @@
+#ifndef CFAILOVERNET_H
+#define CFAILOVERNET_H
+
+#include <stdint.h>
+
+/// Sends one gratuitous ARP request for `ip` (4 bytes, network order) out of `ifname`, from the interface's
+/// MAC address, so that neighbours update their ARP cache at once. Returns 0 or -errno.
+int fa_send_gratuitous_arp(const char *ifname, const uint8_t ip[4]);
+
+/// Sends one unsolicited neighbour advertisement (override flag, target link-layer address option) for `ip`
+/// (16 bytes) to ff02::1 out of `ifname`, with `ip` as the source. Returns 0 or -errno.
+int fa_send_unsolicited_na(const char *ifname, const uint8_t ip[16]);
+
+/// Reads the MAC address of `ifname` into `mac` (6 bytes). Returns 0 or -errno.
+int fa_interface_mac(const char *ifname, uint8_t mac[6]);
+
+/// The credentials of the process at the other end of a connected Unix socket (SO_PEERCRED).
+/// Returns 0 or -errno.
+int fa_peer_credentials(int fd, uint32_t *uid, uint32_t *gid, int32_t *pid);
+
+/// Whether `uid` is root or a member (primary or supplementary) of the group named `group`.
+/// Returns 1 (yes), 0 (no) or -errno.
+int fa_user_in_group(uint32_t uid, uint32_t gid, const char *group);
+
+/// Layout of Linux's `struct ucred`, for reading SO_PEERCRED through a socket-option API.
+struct fa_ucred {
+    int32_t pid;
+    uint32_t uid;
+    uint32_t gid;
+};
+
+/// Monotonic clock (CLOCK_MONOTONIC) in nanoseconds.
+int64_t fa_monotonic_nanoseconds(void);
+
+/// Wall clock (CLOCK_REALTIME) in nanoseconds since 1970.
+int64_t fa_wall_nanoseconds(void);
+
+#endif

@@ -1,0 +1,107 @@
+import ControlProtocol
+import CoreMetrics
+import FailoverConfig
+import FailoverCore
+import FailoverWire
+import Foundation
+import Logging
+import SystemdNotify
+
+extension AgentLoop {
+    mutating func control(
+        _ request: ControlRequest,
+        caller: ControlCaller,
+        reply: @escaping @Sendable (ControlReply) -> Void,
+        now: Instant
+    ) {
+        if request.command.changesState && !caller.privileged {
+            logger.warning(
+                "control command refused",
+                metadata: ["command": "\(request.command.rawValue)", "caller": "\(caller)"]
+            )
+            reply(
+                ControlReply(
+                    ok: false,
+                    message: "permission denied: \(request.command.rawValue) needs root or membership of the "
+                        + "group that owns the control socket",
+                    error: .permissionDenied
+                )
+            )
+            return
+        }
+        if shutdownDeadline != nil && request.command.changesState {
+            reply(ControlReply(ok: false, message: "the agent is shutting down", error: .shuttingDown))
+            return
+        }
+        let command: AdminCommand
+        switch request.command {
+        case .status:
+            reply(ControlReply(ok: true, message: statusLine(now: now), status: snapshot(now: now)))
+            return
+        case .history:
+            let entries = election.history.map { transition in
+                HistoryEntry(
+                    at: clock.wallText(of: transition.at),
+                    from: transition.from.description,
+                    to: transition.to.description,
+                    term: transition.term,
+                    reason: transition.reason
+                )
+            }
+            reply(ControlReply(ok: true, message: "\(entries.count) transitions", history: entries))
+            return
+        case .reload:
+            reload(reply: reply)
+            return
+        case .failover: command = .failover
+        case .promote: command = .promote
+        case .demote: command = .demote
+        case .maintenanceOn: command = .maintenance(true)
+        case .maintenanceOff: command = .maintenance(false)
+        }
+        logger.notice("operator command", metadata: ["command": "\(request.command.rawValue)", "caller": "\(caller)"])
+        let id = nextCommandID
+        nextCommandID += 1
+        pendingCommands[id] = (reply, now)
+        apply(election.step(.command(id, command), at: now))
+    }
+
+    /// Re-reads the configuration and key file. Invalid files are refused and the running ones stay in use.
+    /// A reload never changes the role: the keys apply at once; election and address changes need a restart,
+    /// and the reply says which.
+    mutating func reload(reply: (@Sendable (ControlReply) -> Void)?) {
+        systemd.reloading(monotonicMicroseconds: UInt64(max(0, clock.now().nanoseconds / 1_000)))
+        defer { systemd.ready(status: statusLine(now: clock.now())) }
+        let loaded: (AgentConfiguration, Keyring)
+        do {
+            loaded = try AgentSetup.load(configurationPath: configurationPath)
+        } catch {
+            logger.error("reload refused; the running configuration stays in use", metadata: ["error": "\(error)"])
+            reply?(ControlReply(ok: false, message: "\(error)", error: .invalidConfiguration))
+            return
+        }
+        let (fresh, keyring) = loaded
+        sealer.keyring = keyring
+        opener.keyring = keyring
+        var pending: [String] = []
+        if fresh.node.name != configuration.node.name || fresh.node.priority != configuration.node.priority
+            || fresh.node.preempt != configuration.node.preempt
+        {
+            pending.append("[node]")
+        }
+        if fresh.cluster.links != configuration.cluster.links || fresh.cluster.port != configuration.cluster.port
+            || fresh.cluster.heartbeatInterval != configuration.cluster.heartbeatInterval
+            || fresh.cluster.deadInterval != configuration.cluster.deadInterval
+        {
+            pending.append("[cluster] links and timers")
+        }
+        if fresh.vips != configuration.vips { pending.append("[[vip]]") }
+        let message =
+            pending.isEmpty
+            ? "reloaded (key \(keyring.signing.fingerprint)); no role change"
+            : "reloaded the keys (\(keyring.signing.fingerprint)); changes to \(pending.joined(separator: ", ")) "
+                + "take effect at the next restart (systemctl restart failover-agent on the backup first)"
+        logger.notice("\(message)")
+        reply?(ControlReply(ok: true, message: message))
+    }
+}

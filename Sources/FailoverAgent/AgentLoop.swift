@@ -1,0 +1,196 @@
+import ControlProtocol
+import CoreMetrics
+import FailoverConfig
+import FailoverCore
+import FailoverWire
+import Logging
+import NIOCore
+import SystemdNotify
+
+/// The agent's main loop: the one owner of the election. It turns events into inputs and the election's
+/// actions into I/O requests for the other tasks. Nothing here blocks.
+struct AgentLoop {
+    var configuration: AgentConfiguration
+    let configurationPath: String
+    var election: Election
+    var sealer: DatagramSealer
+    var opener: DatagramOpener
+    var channels: [(any Channel)?]
+    let peerAddresses: [SocketAddress?]
+    let vipJobs: AsyncStream<VIPJob>.Continuation
+    let announcements: AsyncStream<String>.Continuation
+    let progress: ProgressMonitor
+    let clock: AgentClock
+    let systemd = SystemdNotifier()
+    let metrics = AgentMetrics()
+    var logger: Logger
+
+    var rejected: [String: Int] = [:]
+    var lastRejectionLog: [String: Instant] = [:]
+    var pendingCommands: [CommandID: (reply: @Sendable (ControlReply) -> Void, startedAt: Instant)] = [:]
+    var nextCommandID: CommandID = 1
+    var readyNotified = false
+    var stopped = false
+    var shutdownDeadline: Instant?
+    var lastReconcile = Instant.zero
+    var lastStatusLine = Instant.zero
+
+    /// Processes events until the election says shutdown is complete (or its deadline passes).
+    mutating func run(_ events: AsyncStream<AgentEvent>) async {
+        apply(election.step(.engine(ready: true), at: clock.now()))
+        for await event in events {
+            handle(event)
+            if stopped { break }
+        }
+    }
+
+    mutating func handle(_ event: AgentEvent) {
+        let now = clock.now()
+        switch event {
+        case .datagram(let bytes, let link, let source):
+            receive(bytes, link: link, source: source, now: now)
+        case .tick:
+            apply(election.step(.tick, at: now))
+            progress.tickProcessed(at: now)
+            periodic(now: now)
+        case .linkBound(let index, let channel):
+            channels[index] = channel
+        case .vip(let result):
+            apply(election.step(.vip(result), at: now))
+        case .vipDrift(let text):
+            logger.warning("\(text)")
+        case .control(let request, let caller, let reply):
+            control(request, caller: caller, reply: reply, now: now)
+        case .shutdown:
+            guard shutdownDeadline == nil else { return }
+            logger.notice("shutting down: handing over and releasing the VIP")
+            systemd.stopping(status: "stopping: handing over")
+            shutdownDeadline = now + configuration.cluster.handoffTimeout * 2 + .seconds(2)
+            apply(election.step(.shutdown, at: now))
+        case .reload(let reply):
+            reload(reply: reply)
+        case .witness(let reachable):
+            apply(election.step(.witness(reachable: reachable), at: now))
+        }
+    }
+
+    private mutating func receive(_ bytes: [UInt8], link: Int, source: String, now: Instant) {
+        guard link < configuration.cluster.links.count else { return }
+        let expected = configuration.cluster.links[link].peer.description
+        guard source == expected else {
+            reject("unexpected_source", link: link, detail: "datagram from \(source), expected \(expected)", now: now)
+            return
+        }
+        switch opener.open(bytes) {
+        case .success(let envelope):
+            metrics.received(link: link)
+            apply(election.step(.receive(envelope, link: link), at: now))
+        case .failure(let rejection):
+            reject(rejection.label, link: link, detail: rejection.description, now: now)
+        }
+    }
+
+    private mutating func reject(_ label: String, link: Int, detail: String, now: Instant) {
+        rejected[label, default: 0] += 1
+        metrics.rejected(link: link, reason: label)
+        let key = "\(label)/\(link)"
+        if lastRejectionLog[key].map({ now - $0 >= .seconds(10) }) ?? true {
+            lastRejectionLog[key] = now
+            logger.warning(
+                "datagram rejected",
+                metadata: [
+                    "link": "\(link)", "reason": "\(label)", "detail": "\(detail)", "total": "\(rejected[label]!)",
+                ]
+            )
+        }
+    }
+
+    private mutating func periodic(now: Instant) {
+        if now - lastReconcile >= .seconds(1) {
+            lastReconcile = now
+            switch election.vip {
+            case .held: vipJobs.yield(.reconcile(shouldHold: true))
+            case .released where election.role != .primary: vipJobs.yield(.reconcile(shouldHold: false))
+            default: break
+            }
+            for peer in election.peers.values {
+                metrics.peerAge(peer.name.value, seconds: (now - peer.lastHeard).milliseconds / 1_000)
+            }
+        }
+        if readyNotified && now - lastStatusLine >= .seconds(5) {
+            lastStatusLine = now
+            systemd.status(statusLine(now: now))
+        }
+        if let deadline = shutdownDeadline, now >= deadline, !stopped {
+            logger.error("shutdown did not complete in time; releasing the VIP and exiting")
+            stopped = true
+        }
+    }
+
+    /// Performs the election's actions, in order.
+    mutating func apply(_ actions: [ElectionAction]) {
+        let now = clock.now()
+        for action in actions {
+            switch action {
+            case .send(let message, let link):
+                let bytes = sealer.seal(message)
+                guard link < channels.count, let channel = channels[link], let address = peerAddresses[link] else {
+                    continue
+                }
+                let envelope = AddressedEnvelope(remoteAddress: address, data: channel.allocator.buffer(bytes: bytes))
+                channel.writeAndFlush(envelope, promise: nil)
+                metrics.sent(link: link)
+                if case .heartbeat = message.body { progress.heartbeatSent(at: now) }
+            case .claimVIP(let operation):
+                metrics.vipClaims.increment()
+                vipJobs.yield(.claim(operation: operation))
+            case .releaseVIP(let operation):
+                metrics.vipReleases.increment()
+                vipJobs.yield(.release(operation: operation))
+            case .announceVIP(let reason):
+                metrics.announcements.increment()
+                announcements.yield(reason)
+            case .statusChanged(let transition):
+                statusChanged(transition, now: now)
+            case .commandFinished(let id, let outcome):
+                guard let pending = pendingCommands.removeValue(forKey: id) else { continue }
+                pending.reply(
+                    ControlReply(
+                        ok: outcome.succeeded,
+                        message: outcome.message,
+                        error: outcome.succeeded ? nil : .refused,
+                        elapsedMilliseconds: outcome.elapsed.milliseconds
+                    )
+                )
+            case .shutdownComplete:
+                logger.notice("shutdown complete: VIP released, peers told")
+                stopped = true
+            }
+        }
+    }
+
+    private mutating func statusChanged(_ transition: Transition, now: Instant) {
+        metrics.term.record(Double(election.term))
+        if transition.from != transition.to {
+            metrics.transitions.increment()
+            metrics.role(transition.to)
+            logger.notice(
+                "role changed",
+                metadata: [
+                    "from": "\(transition.from)", "to": "\(transition.to)", "term": "\(transition.term)",
+                    "reason": "\(transition.reason)",
+                ]
+            )
+        } else {
+            logger.info("reason changed", metadata: ["role": "\(transition.to)", "reason": "\(transition.reason)"])
+        }
+        let line = statusLine(now: now)
+        lastStatusLine = now
+        if !readyNotified && election.role != .initializing {
+            readyNotified = true
+            systemd.ready(status: line)
+        } else {
+            systemd.status(line)
+        }
+    }
+}

@@ -1,0 +1,36 @@
+import FailoverWire
+import Metrics
+
+/// The agent's metrics (swift-metrics; exported by the Prometheus endpoint).
+struct AgentMetrics: Sendable {
+    let transitions = Counter(label: "failover_transitions_total")
+    let vipClaims = Counter(label: "failover_vip_claims_total")
+    let vipReleases = Counter(label: "failover_vip_releases_total")
+    let announcements = Counter(label: "failover_vip_announcements_total")
+    let term = Gauge(label: "failover_term")
+
+    func sent(link: Int) {
+        Counter(label: "failover_datagrams_sent_total", dimensions: [("link", "\(link)")]).increment()
+    }
+
+    func received(link: Int) {
+        Counter(label: "failover_datagrams_received_total", dimensions: [("link", "\(link)")]).increment()
+    }
+
+    func rejected(link: Int, reason: String) {
+        Counter(label: "failover_datagrams_rejected_total", dimensions: [("link", "\(link)"), ("reason", reason)])
+            .increment()
+    }
+
+    func role(_ role: Role) {
+        for candidate in Role.allCases {
+            Gauge(label: "failover_role", dimensions: [("role", candidate.description)]).record(
+                candidate == role ? 1 : 0
+            )
+        }
+    }
+
+    func peerAge(_ peer: String, seconds: Double) {
+        Gauge(label: "failover_peer_last_heartbeat_age_seconds", dimensions: [("peer", peer)]).record(seconds)
+    }
+}

@@ -1,0 +1,184 @@
+import FailoverConfig
+import FailoverCore
+import FailoverWire
+import Logging
+import NIOCore
+import NIOPosix
+import Prometheus
+import ServiceLifecycle
+import SystemdNotify
+import UnixSignals
+
+/// Options of `failover-agent run` that are not in the configuration file.
+public struct AgentOptions: Sendable {
+    /// Where the boot id of the last run is kept (nil: not kept).
+    public var stateDirectory: String?
+    /// How often the election is ticked.
+    public var tickInterval: Duration
+    /// The group allowed to send state-changing control commands.
+    public var controlGroup: String
+
+    /// Creates options.
+    public init(
+        stateDirectory: String? = "/var/lib/failover-agent",
+        tickInterval: Duration = .milliseconds(10),
+        controlGroup: String = "failover-agent"
+    ) {
+        self.stateDirectory = stateDirectory
+        self.tickInterval = tickInterval
+        self.controlGroup = controlGroup
+    }
+}
+
+/// The daemon: owns the election in one task and runs the links, the VIP worker, the announcer, the control
+/// socket, the metrics endpoint and the systemd watchdog beside it. A `Service` for swift-service-lifecycle:
+/// graceful shutdown (SIGTERM) hands over and releases before `run()` returns.
+public struct AgentService: Service {
+    let configuration: AgentConfiguration
+    let configurationPath: String
+    let keyring: Keyring
+    let options: AgentOptions
+    let registry: PrometheusCollectorRegistry
+    let logger: Logger
+
+    /// Creates the service.
+    public init(
+        configuration: AgentConfiguration,
+        configurationPath: String,
+        keyring: Keyring,
+        options: AgentOptions,
+        registry: PrometheusCollectorRegistry,
+        logger: Logger
+    ) {
+        self.configuration = configuration
+        self.configurationPath = configurationPath
+        self.keyring = keyring
+        self.options = options
+        self.registry = registry
+        self.logger = logger
+    }
+
+    public func run() async throws {
+        let clock = AgentClock()
+        let progress = ProgressMonitor()
+        let group = MultiThreadedEventLoopGroup.singleton
+        let (events, eventSink) = AsyncStream<AgentEvent>.makeStream(bufferingPolicy: .bufferingNewest(16_384))
+        let (jobs, jobSink) = AsyncStream<VIPJob>.makeStream()
+        let (announcements, announceSink) = AsyncStream<String>.makeStream(bufferingPolicy: .bufferingNewest(8))
+        let driver = VIPDriver(vips: configuration.vips, logger: logger)
+        let announcer = Announcer(vips: configuration.vips, logger: logger)
+        let worker = VIPWorker(
+            driver: driver,
+            announcements: announceSink,
+            events: eventSink,
+            progress: progress,
+            clock: clock,
+            logger: logger
+        )
+        let bootID = BootIdentity.next(stateFile: options.stateDirectory.map { "\($0)/boot-id" })
+        let now = clock.now()
+        progress.tickProcessed(at: now)
+        progress.heartbeatSent(at: now)
+        progress.workerAlive(at: now)
+        let peerAddresses = configuration.cluster.links.map { link in
+            try? SocketAddress(ipAddress: link.peer.description, port: Int(configuration.cluster.port))
+        }
+        var loop = AgentLoop(
+            configuration: configuration,
+            configurationPath: configurationPath,
+            election: Election(configuration: configuration.election, bootID: bootID, now: now),
+            sealer: DatagramSealer(keyring: keyring, bootID: bootID),
+            opener: DatagramOpener(keyring: keyring, localName: configuration.node.name),
+            channels: Array(repeating: nil, count: configuration.cluster.links.count),
+            peerAddresses: peerAddresses,
+            vipJobs: jobSink,
+            announcements: announceSink,
+            progress: progress,
+            clock: clock,
+            logger: logger
+        )
+        logger.notice(
+            "starting",
+            metadata: [
+                "node": "\(configuration.node.name)", "priority": "\(configuration.node.priority)",
+                "links": "\(configuration.cluster.links.count)", "key": "\(keyring.signing.fingerprint)",
+                "boot_id": "\(bootID)",
+            ]
+        )
+        // A VIP left behind by a killed run goes before anything else happens.
+        jobSink.yield(.removeStale)
+        let control = ControlServer(
+            path: configuration.controlSocket,
+            group: options.controlGroup,
+            eventLoops: group,
+            events: eventSink,
+            logger: logger
+        )
+        let controlChannel = try await control.start()
+        var metricsChannel: (any Channel)?
+        if let endpoint = configuration.metricsListen {
+            do {
+                metricsChannel = try await MetricsServer(
+                    endpoint: endpoint,
+                    registry: registry,
+                    group: group,
+                    logger: logger
+                ).start()
+            } catch {
+                logger.error(
+                    "metrics endpoint not started",
+                    metadata: [
+                        "address": "\(endpoint)", "error": "\(error)",
+                        "fix": "set [metrics] listen to a free ADDR:PORT or \"off\"",
+                    ]
+                )
+            }
+        }
+        let tickInterval = options.tickInterval
+        let links = LinkTransport(
+            links: configuration.cluster.links,
+            port: Int(configuration.cluster.port),
+            group: group,
+            events: eventSink,
+            logger: logger
+        )
+        await withTaskGroup(of: Void.self) { tasks in
+            tasks.addTask { await worker.run(jobs) }
+            tasks.addTask {
+                for await reason in announcements { await announcer.burst(reason: reason) }
+            }
+            tasks.addTask { await links.bindAll() }
+            tasks.addTask {
+                while !Task.isCancelled {
+                    try? await Task.sleep(for: tickInterval)
+                    eventSink.yield(.tick)
+                }
+            }
+            tasks.addTask {
+                await Watchdog(progress: progress, clock: clock, logger: logger).run()
+            }
+            tasks.addTask {
+                let hangups = await UnixSignalsSequence(trapping: .sighup)
+                for await _ in hangups { eventSink.yield(.reload(reply: nil)) }
+            }
+            await withGracefulShutdownHandler {
+                await loop.run(events)
+            } onGracefulShutdown: {
+                eventSink.yield(.shutdown)
+            }
+            // The loop ended: make sure no VIP stays behind, then stop the helpers.
+            jobSink.yield(.reconcile(shouldHold: false))
+            jobSink.finish()
+            announceSink.finish()
+            tasks.cancelAll()
+        }
+        try? await controlChannel.close()
+        try? await metricsChannel?.close()
+        unlink(configuration.controlSocket)
+        logger.notice("stopped")
+    }
+}
+
+#if canImport(Glibc)
+import Glibc
+#endif

@@ -1,0 +1,138 @@
+import CFailoverNet
+import ControlProtocol
+import Foundation
+import Logging
+import NIOCore
+import NIOPosix
+
+/// The operator socket: a Unix socket speaking JSON lines (docs/control.md). Mode 0660, group `group`;
+/// commands that change state need root or a member of that group.
+struct ControlServer: Sendable {
+    let path: String
+    let group: String
+    let eventLoops: any EventLoopGroup
+    let events: AsyncStream<AgentEvent>.Continuation
+    let logger: Logger
+
+    func start() async throws -> any Channel {
+        let directory = (path as NSString).deletingLastPathComponent
+        try? FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        let events = self.events
+        let groupName = self.group
+        let logger = self.logger
+        let channel = try await ServerBootstrap(group: eventLoops)
+            .childChannelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandlers(
+                        ByteToMessageHandler(LineDecoder(limit: 65_536)),
+                        ControlConnectionHandler(events: events, group: groupName, logger: logger)
+                    )
+                }
+            }
+            .bind(unixDomainSocketPath: path, cleanupExistingSocketFile: true)
+            .get()
+        chmod(path, 0o660)
+        if let entry = getgrnam(group) { chown(path, 0, entry.pointee.gr_gid) }
+        logger.info("control socket listening", metadata: ["path": "\(path)", "group": "\(group)"])
+        return channel
+    }
+}
+
+/// Splits a byte stream into lines (without the newline), refusing lines longer than `limit`.
+struct LineDecoder: ByteToMessageDecoder {
+    typealias InboundOut = ByteBuffer
+    let limit: Int
+
+    mutating func decode(context: ChannelHandlerContext, buffer: inout ByteBuffer) throws -> DecodingState {
+        guard let newline = buffer.readableBytesView.firstIndex(of: UInt8(ascii: "\n")) else {
+            if buffer.readableBytes > limit { throw ControlLineTooLong() }
+            return .needMoreData
+        }
+        let length = newline - buffer.readerIndex
+        let line = buffer.readSlice(length: length)!
+        buffer.moveReaderIndex(forwardBy: 1)
+        context.fireChannelRead(wrapInboundOut(line))
+        return .continue
+    }
+}
+
+struct ControlLineTooLong: Error {}
+
+private final class ControlConnectionHandler: ChannelInboundHandler, Sendable {
+    typealias InboundIn = ByteBuffer
+    typealias OutboundOut = ByteBuffer
+
+    let events: AsyncStream<AgentEvent>.Continuation
+    let group: String
+    let logger: Logger
+
+    init(events: AsyncStream<AgentEvent>.Continuation, group: String, logger: Logger) {
+        self.events = events
+        self.group = group
+        self.logger = logger
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        let line = unwrapInboundIn(data)
+        let channel = context.channel
+        let reply: @Sendable (ControlReply) -> Void = { reply in
+            var encoded =
+                (try? JSONEncoder.control.encode(reply)) ?? Data("{\"ok\":false,\"message\":\"encoding failed\"}".utf8)
+            encoded.append(UInt8(ascii: "\n"))
+            let text = encoded
+            channel.eventLoop.execute {
+                channel.writeAndFlush(ByteBuffer(bytes: text)).whenComplete { _ in channel.close(promise: nil) }
+            }
+        }
+        guard let request = try? JSONDecoder().decode(ControlRequest.self, from: Data(line.readableBytesView)) else {
+            let known = ControlCommand.allCases.map(\.rawValue).joined(separator: ", ")
+            reply(
+                ControlReply(
+                    ok: false,
+                    message: "bad request: expected {\"command\": one of \(known)}",
+                    error: .badRequest
+                )
+            )
+            return
+        }
+        let events = self.events
+        credentials(of: channel).whenComplete { result in
+            let caller = (try? result.get()) ?? ControlCaller(uid: .max, gid: .max, pid: -1, privileged: false)
+            events.yield(.control(request, caller, reply))
+        }
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        context.close(promise: nil)
+    }
+
+    private func credentials(of channel: any Channel) -> EventLoopFuture<ControlCaller> {
+        guard let provider = channel as? any SocketOptionProvider else {
+            return channel.eventLoop.makeSucceededFuture(
+                ControlCaller(uid: .max, gid: .max, pid: -1, privileged: false)
+            )
+        }
+        let group = self.group
+        let future: EventLoopFuture<fa_ucred> = provider.unsafeGetSocketOption(
+            level: SocketOptionLevel(SOL_SOCKET),
+            name: SocketOptionName(SO_PEERCRED)
+        )
+        return future.map { credentials in
+            ControlCaller(
+                uid: credentials.uid,
+                gid: credentials.gid,
+                pid: credentials.pid,
+                privileged: fa_user_in_group(credentials.uid, credentials.gid, group) == 1
+            )
+        }
+    }
+}
+
+extension JSONEncoder {
+    /// Compact, stable key order.
+    static var control: JSONEncoder {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        return encoder
+    }
+}

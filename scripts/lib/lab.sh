@@ -1,0 +1,183 @@
+# The two-node lab: network namespaces joined by two bridges that live in their own namespace.
+# Source it; set LAB (a short unique prefix) and LAB_DIR first. Nothing is added to the host's interfaces.
+#
+#   link 0 (bridge br0): 192.0.2.0/24     n1 eth0 .11, n2 eth0 .12, client eth0 .50, VIP 192.0.2.100/24 (+ 2001:db8::100/64)
+#   link 1 (bridge br1): 198.51.100.0/24  n1 eth1 .11, n2 eth1 .12
+
+LAB=${LAB:-fa}
+LAB_DIR=${LAB_DIR:-$PWD/lab-run/$LAB}
+LAB_BUILD=${LAB_BUILD:-release}
+LAB_BIN=${LAB_BIN:-$PWD/.build/$LAB_BUILD}
+PY=$(command -v /usr/bin/python3 || command -v python3)
+VIP4=192.0.2.100
+VIP6=2001:db8::100
+
+lab_ns() { echo "$LAB-$1"; }   # br, n1, n2, cl
+
+lab_exec() { local node=$1; shift; ip netns exec "$(lab_ns "$node")" "$@"; }
+
+lab_up_network() {
+    lab_down_network 2>/dev/null || true
+    local ns
+    for ns in br n1 n2 cl; do ip netns add "$(lab_ns $ns)"; done
+    local br; br=$(lab_ns br)
+    ip -n "$br" link set lo up
+    ip -n "$br" link add br0 type bridge
+    ip -n "$br" link add br1 type bridge
+    # No STP/forward delay: ports forward at once.
+    ip -n "$br" link set br0 type bridge forward_delay 0 stp_state 0
+    ip -n "$br" link set br1 type bridge forward_delay 0 stp_state 0
+    ip -n "$br" link set br0 up
+    ip -n "$br" link set br1 up
+    local i
+    for i in 1 2; do
+        local node; node=$(lab_ns n$i)
+        ip -n "$br" link add "n$i-0" type veth peer name eth0 netns "$node"
+        ip -n "$br" link add "n$i-1" type veth peer name eth1 netns "$node"
+        ip -n "$br" link set "n$i-0" master br0 up
+        ip -n "$br" link set "n$i-1" master br1 up
+        ip -n "$node" link set lo up
+        ip -n "$node" link set eth0 address "02:00:00:00:00:1$i"
+        ip -n "$node" link set eth1 address "02:00:00:00:01:1$i"
+        ip -n "$node" addr add "192.0.2.1$i/24" dev eth0
+        ip -n "$node" addr add "198.51.100.1$i/24" dev eth1
+        ip -n "$node" -6 addr add "2001:db8::1$i/64" dev eth0 nodad
+        ip -n "$node" link set eth0 up
+        ip -n "$node" link set eth1 up
+    done
+    local client; client=$(lab_ns cl)
+    ip -n "$br" link add cl-0 type veth peer name eth0 netns "$client"
+    ip -n "$br" link set cl-0 master br0 up
+    ip -n "$client" link set lo up
+    ip -n "$client" link set eth0 address 02:00:00:00:00:50
+    ip -n "$client" addr add 192.0.2.50/24 dev eth0
+    ip -n "$client" -6 addr add 2001:db8::50/64 dev eth0 nodad
+    ip -n "$client" link set eth0 up
+}
+
+lab_down_network() {
+    local ns
+    for ns in cl n1 n2 br; do ip netns del "$(lab_ns $ns)" 2>/dev/null || true; done
+}
+
+lab_write_configs() {
+    mkdir -p "$LAB_DIR"
+    ( umask 077; "$LAB_BIN/failoverctl" keygen >"$LAB_DIR/cluster.key" )
+    local i
+    for i in 1 2; do
+        local other=$(( 3 - i ))
+        mkdir -p "$LAB_DIR/n$i/state"
+        cat >"$LAB_DIR/n$i/agent.toml" <<TOML
+[node]
+name = "lb$i"
+priority = $(( i == 1 ? 150 : 100 ))
+
+[cluster]
+key_file = "$LAB_DIR/cluster.key"
+
+[[cluster.link]]
+local = "192.0.2.1$i"
+peer = "192.0.2.1$other"
+
+[[cluster.link]]
+local = "198.51.100.1$i"
+peer = "198.51.100.1$other"
+
+[[vip]]
+address = "$VIP4/24"
+interface = "eth0"
+
+[[vip]]
+address = "$VIP6/64"
+interface = "eth0"
+
+[control]
+socket = "$LAB_DIR/n$i/control.sock"
+
+[metrics]
+listen = "127.0.0.1:9101"
+TOML
+    done
+}
+
+# Starts node i's agent in its namespace; its PID goes to $LAB_DIR/n$i/agent.pid.
+lab_start_agent() {
+    local i=$1
+    # Not through lab_exec: a function run with & is a subshell, and $! would be its PID, not the agent's.
+    ip netns exec "$(lab_ns "n$i")" "$LAB_BIN/failover-agent" run --config "$LAB_DIR/n$i/agent.toml" \
+        --state-directory "$LAB_DIR/n$i/state" >>"$LAB_DIR/n$i/agent.log" 2>&1 &
+    echo $! >"$LAB_DIR/n$i/agent.pid"
+}
+
+lab_agent_pid() { cat "$LAB_DIR/n$1/agent.pid" 2>/dev/null; }
+
+lab_stop_agent() {
+    local i=$1 signal=${2:-TERM} pid
+    pid=$(lab_agent_pid "$i") || return 0
+    [ -n "$pid" ] || return 0
+    kill -"$signal" "$pid" 2>/dev/null || true
+    local n
+    # A zombie (exited, not yet reaped) counts as gone.
+    for n in $(seq 1 100); do
+        [ "$(ps -o stat= -p "$pid" 2>/dev/null | cut -c1)" = "" ] && break
+        [ "$(ps -o stat= -p "$pid" 2>/dev/null | cut -c1)" = Z ] && break
+        sleep 0.05
+    done
+    kill -KILL "$pid" 2>/dev/null || true
+    rm -f "$LAB_DIR/n$i/agent.pid"
+}
+
+# A small HTTP responder on each node (port 8080, every address) that answers with the node's name.
+lab_start_responders() {
+    local i
+    for i in 1 2; do
+        mkdir -p "$LAB_DIR/n$i/www"
+        echo "lb$i" >"$LAB_DIR/n$i/www/index.html"
+        ip netns exec "$(lab_ns "n$i")" "$PY" -m http.server --bind :: --directory "$LAB_DIR/n$i/www" 8080 \
+            >"$LAB_DIR/n$i/http.log" 2>&1 &
+        echo $! >"$LAB_DIR/n$i/http.pid"
+    done
+}
+
+lab_stop_pidfile() {
+    local file=$1 pid
+    pid=$(cat "$file" 2>/dev/null) || return 0
+    [ -n "$pid" ] && kill "$pid" 2>/dev/null || true
+    rm -f "$file"
+}
+
+lab_ctl() { local i=$1; shift; "$LAB_BIN/failoverctl" "$@" --socket "$LAB_DIR/n$i/control.sock"; }
+
+lab_role() { lab_ctl "$1" status --json 2>/dev/null | "$PY" -c 'import json,sys; print(json.load(sys.stdin)["status"]["role"])' 2>/dev/null || echo down; }
+
+# Which node has the VIP on its interface: "lb1", "lb2", "both" or "none".
+lab_vip_holder() {
+    local holders=() i
+    for i in 1 2; do
+        ip -n "$(lab_ns n$i)" -o addr show dev eth0 2>/dev/null | grep -q " $VIP4/" && holders+=("lb$i")
+    done
+    case ${#holders[@]} in 0) echo none ;; 1) echo "${holders[0]}" ;; *) echo both ;; esac
+}
+
+# Waits (bounded) until the predicate command succeeds; returns 1 on timeout.
+lab_wait() {
+    local seconds=$1; shift
+    local deadline=$(( $(date +%s%N) + seconds * 1000000000 ))
+    while [ "$(date +%s%N)" -lt "$deadline" ]; do
+        "$@" && return 0
+        sleep 0.05
+    done
+    return 1
+}
+
+lab_teardown() {
+    local i
+    for i in 1 2; do
+        lab_stop_agent "$i" KILL
+        lab_stop_pidfile "$LAB_DIR/n$i/http.pid"
+    done
+    lab_stop_pidfile "$LAB_DIR/probe.pid"
+    lab_down_network
+}
+
+lab_vip_held() { [ "$(lab_vip_holder)" != none ]; }

@@ -1,0 +1,38 @@
+"""Client-side prober: one HTTP GET over a new TCP connection every INTERVAL ms to URL's host:port, bounded
+by DURATION seconds. Prints one line per probe: monotonic milliseconds, ok (1/0), and the answer's body
+(the node name) or the error. Runs until DURATION or SIGTERM."""
+import socket
+import sys
+import time
+
+host, port, interval_ms, timeout_ms, duration_s = sys.argv[1], int(sys.argv[2]), float(sys.argv[3]), float(sys.argv[4]), float(sys.argv[5])
+end = time.monotonic() + duration_s
+out = sys.stdout
+family = socket.AF_INET6 if ":" in host else socket.AF_INET
+while time.monotonic() < end:
+    started = time.monotonic()
+    answer = "-"
+    ok = 0
+    try:
+        with socket.socket(family, socket.SOCK_STREAM) as s:
+            s.settimeout(timeout_ms / 1000)
+            s.connect((host, port))
+            s.sendall(b"GET / HTTP/1.0\r\nHost: vip\r\n\r\n")
+            data = b""
+            while True:
+                chunk = s.recv(4096)
+                if not chunk:
+                    break
+                data += chunk
+            body = data.split(b"\r\n\r\n", 1)[-1].strip().decode(errors="replace")
+            if data.startswith(b"HTTP/1.") and b" 200 " in data.split(b"\r\n", 1)[0]:
+                ok, answer = 1, body or "?"
+            else:
+                answer = "bad-response"
+    except OSError as error:
+        answer = type(error).__name__
+    out.write(f"{started * 1000:.3f} {ok} {answer}\n")
+    out.flush()
+    rest = interval_ms / 1000 - (time.monotonic() - started)
+    if rest > 0:
+        time.sleep(rest)
