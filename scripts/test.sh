@@ -2,8 +2,10 @@
 # Installs what the tests need (idempotent) and runs every test: format lint, then the whole Swift test suite
 # in release mode (the simulator's 500-seed batch needs optimised code to fit in two minutes).
 #
-#   bash scripts/test.sh            # everything
+#   bash scripts/test.sh            # everything: lint, Swift tests, end-to-end tests in network namespaces
 #   bash scripts/test.sh --quick    # skip the slow simulator batch (FailoverSimTests)
+#
+# The end-to-end tests need root (network namespaces); without root they are skipped with a notice.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/lib/common.sh
@@ -12,7 +14,7 @@ quick=0
 [ "${1:-}" = "--quick" ] && quick=1
 
 require_swift
-install_packages pkg-config
+install_packages pkg-config libsystemd-dev iproute2 curl util-linux
 
 step "swift format lint --strict"
 swift format lint --strict -r Sources Tests Package.swift
@@ -21,8 +23,17 @@ step "build (release, with tests)"
 swift build -c release --build-tests
 
 step "swift test"
+status=0
 if [ "$quick" = 1 ]; then
-    swift test -c release --skip-build --skip FailoverSimTests
+    swift test -c release --skip-build --skip FailoverSimTests || status=1
 else
-    swift test -c release --skip-build
+    swift test -c release --skip-build || status=1
 fi
+
+step "end-to-end tests (two nodes in network namespaces)"
+if [ "$(id -u)" = 0 ]; then
+    LAB_BUILD=release bash tests/e2e/e2e.sh || status=1
+else
+    echo "skipped: the end-to-end tests need root (network namespaces); run: sudo bash scripts/test.sh"
+fi
+exit $status

@@ -10,12 +10,13 @@ struct VIPDriver: Sendable {
     let ip = IPCommand()
     let logger: Logger
 
-    /// `ip addr add` for every VIP. Returns nil on success, else what failed.
-    func claim() async -> String? {
-        for vip in vips {
+    /// `ip addr add` for every VIP (or only `subset`). Returns nil on success, else what failed.
+    func claim(only subset: [AgentConfiguration.VIP]? = nil) async -> String? {
+        for vip in subset ?? vips {
             var arguments = ["addr", "add", "\(vip.address)/\(vip.prefixLength)", "dev", vip.interface]
             if vip.address.isIPv6 { arguments.append("nodad") }
-            if let failure = await retry(arguments, tolerate: ["File exists"]) {
+            // IPv4 says "File exists", IPv6 "address already assigned": either way it is there.
+            if let failure = await retry(arguments, tolerate: ["File exists", "already assigned"]) {
                 return "ip \(arguments.joined(separator: " ")): \(failure)"
             }
         }

@@ -40,8 +40,9 @@ struct VIPWorker: Sendable {
             case .reconcile(let shouldHold):
                 let present = await driver.present()
                 if shouldHold && present.count < driver.vips.count {
-                    let missing = driver.vips.filter { vip in !present.contains(vip) }.map { "\($0.address)" }
-                    let failure = await driver.claim()
+                    let absent = driver.vips.filter { vip in !present.contains(vip) }
+                    let missing = absent.map { "\($0.address)" }
+                    let failure = await driver.claim(only: absent)
                     announcements.yield("re-added after it vanished")
                     events.yield(
                         .vipDrift(

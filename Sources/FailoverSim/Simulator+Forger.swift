@@ -15,7 +15,9 @@ extension Simulator {
         let target = Int.random(in: 0..<nodes.count, using: &random)
         guard nodes[target].isRunning else { return }
         var bytes: [UInt8]?
-        switch Int.random(in: 0..<5, using: &random) {
+        let kind = Int.random(in: 0..<5, using: &random)
+        note("forge \(["replay", "stale-boot replay", "tampered", "wrong key", "junk"][kind]) → \(nodes[target].name)")
+        switch kind {
         case 0:
             bytes = nodes[target].accepted.randomElement(using: &random)
         case 1:
@@ -24,10 +26,14 @@ extension Simulator {
             }
             bytes = stale.randomElement(using: &random)?.bytes
         case 2:
-            if var copy = wireLog.randomElement(using: &random)?.bytes {
-                for _ in 0..<Int.random(in: 1...3, using: &random) {
-                    let position = Int.random(in: 0..<copy.count, using: &random)
-                    copy[position] ^= UInt8(1) << UInt8.random(in: 0...7, using: &random)
+            if let original = wireLog.randomElement(using: &random)?.bytes {
+                var copy = original
+                // Flips can cancel out; a copy equal to the original is no forgery, so flip until it differs.
+                while copy == original {
+                    for _ in 0..<Int.random(in: 1...3, using: &random) {
+                        let position = Int.random(in: 0..<copy.count, using: &random)
+                        copy[position] ^= UInt8(1) << UInt8.random(in: 0...7, using: &random)
+                    }
                 }
                 bytes = copy
             }

@@ -227,11 +227,12 @@ public final class Simulator {
 
     private func resume(_ index: Int) {
         nodes[index].stalledUntil = nil
-        var backlog = nodes[index].pending
+        // The backlog is processed in arrival order (a socket queue and the runtime's event stream are FIFO);
+        // whether the first tick comes before or after it is left to chance.
+        let backlog = nodes[index].pending
         nodes[index].pending = []
         let tickFirst = random.chance(0.5)
         if tickFirst { feed(index, .tick) }
-        backlog.shuffle(using: &random)
         for input in backlog where nodes[index].isRunning {
             switch input {
             case .datagram(let link, let bytes, let forged): receive(index, link: link, bytes: bytes, forged: forged)
@@ -262,7 +263,11 @@ public final class Simulator {
         switch result {
         case .success(let envelope):
             if forged {
-                violate(.authenticity, "\(nodes[index].name) accepted a forged or replayed datagram")
+                violate(
+                    .authenticity,
+                    "\(nodes[index].name) accepted a forged or replayed datagram from \(envelope.message.sender) "
+                        + "boot \(envelope.bootID) seq \(envelope.sequence)"
+                )
             }
             nodes[index].remember(accepted: bytes, from: envelope.message.sender, bootID: envelope.bootID)
             feed(index, .receive(envelope, link: link))

@@ -107,6 +107,7 @@ lab_start_agent() {
     ip netns exec "$(lab_ns "n$i")" "$LAB_BIN/failover-agent" run --config "$LAB_DIR/n$i/agent.toml" \
         --state-directory "$LAB_DIR/n$i/state" >>"$LAB_DIR/n$i/agent.log" 2>&1 &
     echo $! >"$LAB_DIR/n$i/agent.pid"
+    disown $!   # no "Killed" job notices when a test kills it
 }
 
 lab_agent_pid() { cat "$LAB_DIR/n$1/agent.pid" 2>/dev/null; }
@@ -136,6 +137,7 @@ lab_start_responders() {
         ip netns exec "$(lab_ns "n$i")" "$PY" -m http.server --bind :: --directory "$LAB_DIR/n$i/www" 8080 \
             >"$LAB_DIR/n$i/http.log" 2>&1 &
         echo $! >"$LAB_DIR/n$i/http.pid"
+        disown $!
     done
 }
 
@@ -154,7 +156,8 @@ lab_role() { lab_ctl "$1" status --json 2>/dev/null | "$PY" -c 'import json,sys;
 lab_vip_holder() {
     local holders=() i
     for i in 1 2; do
-        ip -n "$(lab_ns n$i)" -o addr show dev eth0 2>/dev/null | grep -q " $VIP4/" && holders+=("lb$i")
+        # No `grep -q` in a pipe: with pipefail, ip's SIGPIPE would make a match look like a miss.
+        case "$(ip -n "$(lab_ns n$i)" -o addr show dev eth0 2>/dev/null)" in *" $VIP4/"*) holders+=("lb$i") ;; esac
     done
     case ${#holders[@]} in 0) echo none ;; 1) echo "${holders[0]}" ;; *) echo both ;; esac
 }

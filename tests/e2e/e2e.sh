@@ -1,0 +1,263 @@
+#!/usr/bin/env bash
+# End-to-end tests of the agent on a real (namespaced) network, as root. Each scenario builds its own lab
+# (namespaces e2e<N>-*), runs, checks, and tears everything down, also on failure. Bounded in time.
+#
+#   bash tests/e2e/e2e.sh              # every scenario
+#   bash tests/e2e/e2e.sh kill9 sigterm  # some
+set -uo pipefail
+cd "$(dirname "$0")/../.."
+. scripts/lib/common.sh
+. scripts/lib/lab.sh
+[ "$(id -u)" = 0 ] || die "the end-to-end tests need root (network namespaces)"
+
+passed=0
+failed=0
+failures=()
+current=""
+
+expect() {  # expect "what" command...
+    local what=$1; shift
+    if "$@"; then
+        passed=$((passed + 1)); echo "  ok   $current: $what"
+    else
+        failed=$((failed + 1)); failures+=("$current: $what"); echo "  FAIL $current: $what"
+        for i in 1 2; do [ -f "$LAB_DIR/n$i/agent.log" ] && { echo "    --- lb$i log (tail)"; tail -8 "$LAB_DIR/n$i/agent.log" | sed 's/^/    /'; }; done
+    fi
+}
+
+holder_is() { [ "$(lab_vip_holder)" = "$1" ]; }
+not_both() { [ "$(lab_vip_holder)" != both ]; }
+role_is() { [ "$(lab_role "$1")" = "$2" ]; }
+has_vip() { case "$(ip -n "$(lab_ns "n$1")" -o addr show dev eth0 2>/dev/null)" in *" $VIP4/"*) return 0 ;; esac; return 1; }
+lacks_vip() { ! has_vip "$1"; }
+transitions() { lab_ctl "$1" history --json 2>/dev/null | "$PY" -c 'import json,sys; print(len(json.load(sys.stdin)["history"]))'; }
+rejected() { lab_ctl "$1" status --json | "$PY" -c "import json,sys; print(json.load(sys.stdin)['status']['rejected'].get('$2', 0))"; }
+
+# Samples the holder every 10 ms for SECONDS; fails if both nodes ever held the VIP at once.
+never_both_for() {
+    local end=$(( $(date +%s%N) + $1 * 1000000000 ))
+    while [ "$(date +%s%N)" -lt "$end" ]; do
+        [ "$(lab_vip_holder)" = both ] && return 1
+        sleep 0.01
+    done
+    return 0
+}
+
+start_lab() {
+    lab_up_network
+    rm -rf "$LAB_DIR"
+    lab_write_configs
+}
+
+start_pair() {
+    lab_start_agent 1
+    lab_start_agent 2
+    lab_wait 5 holder_is lb1 && lab_wait 3 role_is 2 backup
+}
+
+run_scenario() {
+    local name=$1 number=$2
+    current=$name
+    LAB="e2e$number"
+    LAB_DIR=$PWD/lab-run/$LAB
+    echo "--- $name"
+    trap 'lab_teardown' RETURN
+    start_lab
+    "scenario_$name"
+    lab_teardown
+    trap - RETURN
+}
+
+scenario_start_together() {
+    lab_start_agent 1
+    lab_start_agent 2
+    expect "no holder before one dead interval" holder_is none
+    expect "never two holders while both start" never_both_for 1
+    expect "lb1 (priority 150) holds the VIP" holder_is lb1
+    expect "lb2 is backup" role_is 2 backup
+}
+
+scenario_planned_failover() {
+    start_pair
+    lab_ctl 1 failover >"$LAB_DIR/out" 2>&1 &
+    local ctl=$!
+    expect "never two holders during the switchover" never_both_for 1
+    wait "$ctl"
+    expect "failoverctl failover exits 0" test $? = 0
+    expect "its output says who holds the VIP and how long it took" grep -q "lb2 is primary and holds the VIP (took" "$LAB_DIR/out"
+    expect "lb2 holds the VIP" holder_is lb2
+    lab_ctl 2 failover >/dev/null 2>&1
+    expect "failover back from the other node" lab_wait 2 holder_is lb1
+}
+
+scenario_kill9() {
+    start_pair
+    lab_stop_agent 1 KILL
+    expect "lb2 takes over within 1 s of kill -9" lab_wait 1 has_vip 2
+    lab_start_agent 1
+    expect "the restarted lb1 removes its stale VIP" lab_wait 2 lacks_vip 1
+    expect "lb1 comes back as backup (no preemption)" lab_wait 2 role_is 1 backup
+    expect "lb2 stays primary" holder_is lb2
+}
+
+scenario_sigterm() {
+    start_pair
+    local pid; pid=$(lab_agent_pid 1)
+    kill -TERM "$pid"
+    expect "never two holders during the clean stop" never_both_for 1
+    expect "the agent exits within 3 s" lab_wait 3 sh -c "! kill -0 $pid 2>/dev/null || [ \"\$(ps -o stat= -p $pid | cut -c1)\" = Z ]"
+    expect "lb1 left no VIP behind" lacks_vip 1
+    expect "lb2 holds the VIP" holder_is lb2
+    expect "lb2 took over by the planned handoff" grep -q "planned handoff from lb1" "$LAB_DIR/n2/agent.log"
+}
+
+scenario_peer_restart() {
+    start_pair
+    local before; before=$(transitions 1)
+    lab_stop_agent 2 KILL
+    sleep 0.5
+    lab_start_agent 2
+    expect "lb2 comes back as backup" lab_wait 3 role_is 2 backup
+    expect "lb1 kept the role throughout" test "$(transitions 1)" = "$before"
+    expect "lb1 holds the VIP" holder_is lb1
+}
+
+scenario_one_link_down() {
+    start_pair
+    local before; before=$(transitions 2)
+    ip -n "$(lab_ns br)" link set n1-1 down
+    sleep 2
+    expect "no role change with one of two links down" test "$(transitions 2)" = "$before"
+    expect "lb1 still holds the VIP" holder_is lb1
+    expect "status shows link 1 down" sh -c "'$LAB_BIN/failoverctl' status --socket '$LAB_DIR/n2/control.sock' | grep -q 'link 1 .*DOWN'"
+    ip -n "$(lab_ns br)" link set n1-1 up
+}
+
+scenario_both_links_down() {
+    start_pair
+    ip -n "$(lab_ns br)" link set n1-0 down
+    ip -n "$(lab_ns br)" link set n1-1 down
+    expect "lb2 takes over when every link is silent" lab_wait 1 has_vip 2
+    ip -n "$(lab_ns br)" link set n1-0 up
+    ip -n "$(lab_ns br)" link set n1-1 up
+    expect "after the partition heals exactly one holder remains within 1 s" lab_wait 1 holder_is lb2
+    expect "the loser is backup" lab_wait 1 role_is 1 backup
+}
+
+scenario_vip_deleted() {
+    start_pair
+    ip -n "$(lab_ns n1)" addr del "$VIP4/24" dev eth0
+    expect "a VIP deleted by hand is put back within 2 s" lab_wait 2 has_vip 1
+    expect "and the log says so" grep -q "vanished from the interface while primary" "$LAB_DIR/n1/agent.log"
+}
+
+scenario_stale_vip() {
+    ip -n "$(lab_ns n2)" addr add "$VIP4/24" dev eth0
+    start_pair
+    expect "a stale VIP on the backup is removed at start" lacks_vip 2
+    expect "lb1 holds the VIP" holder_is lb1
+    ip -n "$(lab_ns n2)" addr add "$VIP4/24" dev eth0
+    expect "a VIP added by hand on the backup is removed within 2 s" lab_wait 2 lacks_vip 2
+}
+
+scenario_neighbour() {
+    lab_start_responders
+    start_pair
+    lab_exec cl curl -s --max-time 1 "http://$VIP4:8080/" >/dev/null
+    local mac1 mac2
+    mac1=$(ip -n "$(lab_ns n1)" link show eth0 | awk '/ether/ {print $2}')
+    mac2=$(ip -n "$(lab_ns n2)" link show eth0 | awk '/ether/ {print $2}')
+    neighbour() { case "$(ip -n "$(lab_ns cl)" neigh show "$VIP4")" in *"lladdr $1"*) return 0 ;; esac; return 1; }
+    expect "the client's neighbour entry is lb1's MAC" neighbour "$mac1"
+    lab_ctl 1 failover >/dev/null
+    expect "after a failover it moves to lb2's MAC within 1 s, without traffic" lab_wait 1 neighbour "$mac2"
+    expect "the client reaches lb2 through the VIP" sh -c "ip netns exec '$(lab_ns cl)' curl -s --max-time 1 http://$VIP4:8080/ | grep -q lb2"
+}
+
+scenario_forged() {
+    start_pair
+    local before; before=$(transitions 1)
+    lab_exec n1 "$PY" tests/e2e/forge.py capture eth0 192.0.2.12 7946 "$LAB_DIR/captured" \
+        || { expect "captured a datagram" false; return; }
+    lab_exec n2 "$PY" tests/e2e/forge.py send 192.0.2.12 192.0.2.11 7946 "$LAB_DIR/captured"
+    lab_exec n2 "$PY" tests/e2e/forge.py wrongkey 192.0.2.12 192.0.2.11 7946 "$LAB_DIR/captured"
+    lab_exec n2 "$PY" tests/e2e/forge.py junk 192.0.2.12 192.0.2.11 7946 40
+    lab_exec cl "$PY" tests/e2e/forge.py send 192.0.2.50 192.0.2.11 7946 "$LAB_DIR/captured"
+    sleep 0.3
+    expect "a replayed heartbeat is rejected and counted" test "$(rejected 1 replay_duplicate)" -ge 1
+    expect "a heartbeat with a bad tag is rejected and counted" test "$(rejected 1 bad_tag)" -ge 1
+    expect "junk is rejected and counted" test "$(( $(rejected 1 bad_magic) + $(rejected 1 truncated) + $(rejected 1 length_mismatch) + $(rejected 1 oversized) ))" -ge 30
+    expect "a datagram from a third address is rejected and counted" test "$(rejected 1 unexpected_source)" -ge 1
+    expect "none of it changed the role" test "$(transitions 1)" = "$before"
+    expect "lb1 still holds the VIP" holder_is lb1
+}
+
+scenario_control() {
+    start_pair
+    "$LAB_BIN/failoverctl" status --socket "$LAB_DIR/none.sock" >"$LAB_DIR/out" 2>&1
+    expect "failoverctl with no agent exits 3" test $? = 3
+    expect "and says so in one line" sh -c "grep -c . '$LAB_DIR/out' | grep -qx 1 && grep -q 'agent not running' '$LAB_DIR/out'"
+    chmod 755 "$LAB_DIR" "$LAB_DIR/n1"
+    setpriv --reuid=65534 --regid=65534 --clear-groups "$LAB_BIN/failoverctl" failover --socket "$LAB_DIR/n1/control.sock" >"$LAB_DIR/out" 2>&1
+    expect "an unprivileged caller gets exit 4" test $? = 4
+    expect "and 'permission denied'" grep -q "permission denied" "$LAB_DIR/out"
+    expect "and nothing changed" holder_is lb1
+    "$LAB_BIN/failoverctl" maintenance on --socket "$LAB_DIR/n2/control.sock" >/dev/null
+    expect "maintenance on the backup" role_is 2 maintenance
+    "$LAB_BIN/failoverctl" failover --socket "$LAB_DIR/n1/control.sock" >"$LAB_DIR/out" 2>&1
+    expect "a failover with the peer in maintenance fails with exit 1" test $? = 1
+    expect "and names the reason" grep -q "in maintenance" "$LAB_DIR/out"
+    "$LAB_BIN/failoverctl" maintenance off --socket "$LAB_DIR/n2/control.sock" >/dev/null
+    expect "maintenance off" lab_wait 1 role_is 2 backup
+    expect "status --json is valid JSON" sh -c "'$LAB_BIN/failoverctl' status --json --socket '$LAB_DIR/n1/control.sock' | '$PY' -m json.tool >/dev/null"
+    "$LAB_BIN/failoverctl" reload --socket "$LAB_DIR/n1/control.sock" >"$LAB_DIR/out" 2>&1
+    expect "reload says it changes no role" grep -q "no role change" "$LAB_DIR/out"
+    expect "lb1 still holds the VIP after reload" holder_is lb1
+}
+
+scenario_systemd_notify() {
+    local socket=$LAB_DIR/notify.sock log=$LAB_DIR/notify.log
+    lab_exec n1 "$PY" tests/e2e/notify-listener.py "$socket" "$log" 20 &
+    local listener=$!
+    sleep 0.3
+    NOTIFY_SOCKET=$socket WATCHDOG_USEC=1000000 ip netns exec "$(lab_ns n1)" "$LAB_BIN/failover-agent" run \
+        --config "$LAB_DIR/n1/agent.toml" --state-directory "$LAB_DIR/n1/state" >>"$LAB_DIR/n1/agent.log" 2>&1 &
+    local pid=$!
+    disown "$pid"
+    echo "$pid" >"$LAB_DIR/n1/agent.pid"
+    expect "READY=1 once the first election settled" lab_wait 3 grep -q "READY=1" "$log"
+    expect "STATUS= says the role" grep -q "STATUS=primary since" "$log"
+    expect "WATCHDOG=1 is sent" lab_wait 2 grep -q "WATCHDOG=1" "$log"
+    kill -STOP "$pid"
+    local stopped_at; stopped_at=$("$PY" -c 'import time; print(time.monotonic())')
+    sleep 2
+    kill -CONT "$pid"
+    sleep 0.2
+    expect "no WATCHDOG=1 while the agent is stalled" "$PY" -c "
+import sys
+t0 = $stopped_at + 0.1
+pings = [float(l.split()[0]) for l in open('$log') if 'WATCHDOG=1' in l and t0 < float(l.split()[0]) < t0 + 1.8]
+sys.exit(1 if pings else 0)"
+    expect "pings resume after SIGCONT" lab_wait 2 sh -c "tail -3 '$log' | grep -q WATCHDOG=1"
+    kill -TERM "$pid"
+    expect "STOPPING=1 on SIGTERM" lab_wait 3 grep -q "STOPPING=1" "$log"
+    kill "$listener" 2>/dev/null
+    wait "$listener" 2>/dev/null
+}
+
+all=(start_together planned_failover kill9 sigterm peer_restart one_link_down both_links_down vip_deleted
+    stale_vip neighbour forged control systemd_notify)
+selected=("$@")
+[ ${#selected[@]} -eq 0 ] && selected=("${all[@]}")
+install_packages iproute2 curl util-linux
+number=0
+started=$(date +%s)
+for name in "${selected[@]}"; do
+    number=$((number + 1))
+    run_scenario "$name" "$number"
+done
+echo
+echo "end-to-end: $(( $(date +%s) - started ))s"
+for f in "${failures[@]}"; do echo "FAILED: $f"; done
+echo "$passed passed, $failed failed"
+[ "$failed" = 0 ]
