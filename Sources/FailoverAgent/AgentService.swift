@@ -157,6 +157,11 @@ public struct AgentService: Service {
             tasks.addTask {
                 await Watchdog(progress: progress, clock: clock, logger: logger).run()
             }
+            if let witness = configuration.witness {
+                tasks.addTask {
+                    await WitnessProber(witness: witness, group: group, events: eventSink, logger: logger).run()
+                }
+            }
             tasks.addTask {
                 let hangups = await UnixSignalsSequence(trapping: .sighup)
                 for await _ in hangups { eventSink.yield(.reload(reply: nil)) }

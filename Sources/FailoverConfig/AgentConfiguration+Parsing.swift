@@ -287,6 +287,13 @@ extension AgentConfiguration {
                 reader.issue("witness.targets", "\"\(text)\" must be ADDR (ICMP echo) or ADDR:PORT (TCP connect)")
                 continue
             }
+            if endpoint.address.isIPv6 && endpoint.port == nil {
+                reader.issue(
+                    "witness.targets",
+                    "\"\(text)\": IPv6 witnesses are probed by TCP connect; add a port, like \"[\(endpoint.address)]:443\""
+                )
+                continue
+            }
             targets.append(endpoint)
         }
         return Witness(targets: targets, interval: interval, timeout: timeout)

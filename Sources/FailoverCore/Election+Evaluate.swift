@@ -89,6 +89,8 @@ extension Election {
                 && !peer.latest.flags.contains(.maintenance)
         }
         guard rivals.allSatisfy({ Election.outranks(me, ($0.latest.priority, $0.name)) }) else { return }
+        // Back from losing the witness (maybe cut off from everything): listen one dead interval first.
+        if let listenUntil, now < listenUntil { return }
         claim(reason: electionReason(now: now), now: now, actions: &actions)
     }
 

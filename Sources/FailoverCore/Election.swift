@@ -52,6 +52,9 @@ public struct Election: Sendable {
     var releaseRetryAt: Instant?
     var handoffSerial: UInt64 = 0
     var lastConflictAnnounce: [NodeName: Instant] = [:]
+    /// After the witness comes back, the node may have been cut off: it claims nothing by election before
+    /// this instant (one dead interval of listening, as at startup).
+    var listenUntil: Instant?
     /// An operator command that completes when this node's VIP claim does.
     var claimCommand: (id: CommandID, startedAt: Instant)?
 
@@ -82,6 +85,9 @@ public struct Election: Sendable {
                 engineUnreadySince = ready ? nil : now
             }
         case .witness(let reachable):
+            if reachable && witnessReachable != true {
+                listenUntil = now + configuration.deadInterval
+            }
             witnessReachable = reachable
         case .vip(let result):
             vipResult(result, now: now, actions: &actions)

@@ -229,6 +229,30 @@ struct ElectionTests {
         #expect(pair.holders.isEmpty)
     }
 
+    @Test("back from isolation, a node listens one dead interval before it claims anything")
+    func backFromIsolation() {
+        var first = lb1
+        var second = lb2
+        first.witnessConfigured = true
+        second.witnessConfigured = true
+        var pair = Harness([first, second])
+        pair.feed(0, .witness(reachable: true))
+        pair.feed(1, .witness(reachable: true))
+        pair.run(for: .seconds(1))
+        pair.setConnected(0, 1, false)
+        pair.feed(0, .witness(reachable: false))
+        pair.run(for: .milliseconds(400))
+        #expect(pair.role(0) == .fault)
+        #expect(pair.holders == [1])
+        // The network comes back: the witness answers a moment before the peer's first heartbeat arrives.
+        pair.feed(0, .witness(reachable: true))
+        pair.setConnected(0, 1, true)
+        pair.run(for: .seconds(1))
+        #expect(pair.role(0) == .backup)
+        #expect(pair.holders == [1])
+        #expect(pair.nodes[0]!.history.last?.to == .backup)
+    }
+
     @Test("maintenance on the primary hands over first; a node in maintenance never becomes primary")
     func maintenance() throws {
         var pair = Harness([lb1, lb2])

@@ -51,6 +51,7 @@ lab_up_network() {
     ip -n "$client" link set lo up
     ip -n "$client" link set eth0 address 02:00:00:00:00:50
     ip -n "$client" addr add 192.0.2.50/24 dev eth0
+    ip -n "$client" addr add 192.0.2.1/24 dev eth0   # the "gateway": a witness target
     ip -n "$client" -6 addr add 2001:db8::50/64 dev eth0 nodad
     ip -n "$client" link set eth0 up
 }
@@ -90,6 +91,8 @@ interface = "eth0"
 [[vip]]
 address = "$VIP6/64"
 interface = "eth0"
+
+$( [ -n "${LAB_WITNESS:-}" ] && printf '[witness]\ntargets = ["%s"]\ninterval = "200ms"\ntimeout = "100ms"\n' "$LAB_WITNESS" )
 
 [control]
 socket = "$LAB_DIR/n$i/control.sock"

@@ -215,6 +215,26 @@ scenario_control() {
     expect "lb1 still holds the VIP after reload" holder_is lb1
 }
 
+scenario_witness() {
+    rm -rf "$LAB_DIR"
+    LAB_WITNESS=192.0.2.1 lab_write_configs
+    start_pair
+    expect "status shows the witness reachable" sh -c "'$LAB_BIN/failoverctl' status --socket '$LAB_DIR/n1/control.sock' | grep -q 'witness reachable'"
+    # lb1 loses every path: no peer, no witness. It must let go, and lb2 (which still reaches the witness) take over.
+    ip netns exec "$(lab_ns n1)" nft -f - <<'NFT'
+table inet isolate {
+    chain input { type filter hook input priority 0; policy drop; iifname "lo" accept; }
+    chain output { type filter hook output priority 0; policy drop; oifname "lo" accept; }
+}
+NFT
+    expect "the isolated primary releases the VIP within 1.5 s" lab_wait 2 lacks_vip 1
+    expect "and goes to fault" lab_wait 1 role_is 1 fault
+    expect "the peer, which reaches the witness, holds the VIP" lab_wait 1 has_vip 2
+    ip netns exec "$(lab_ns n1)" nft delete table inet isolate
+    expect "back on the network, lb1 becomes backup" lab_wait 3 role_is 1 backup
+    expect "lb2 keeps the VIP" holder_is lb2
+}
+
 scenario_systemd_notify() {
     local socket=$LAB_DIR/notify.sock log=$LAB_DIR/notify.log
     lab_exec n1 "$PY" tests/e2e/notify-listener.py "$socket" "$log" 20 &
@@ -246,10 +266,10 @@ sys.exit(1 if pings else 0)"
 }
 
 all=(start_together planned_failover kill9 sigterm peer_restart one_link_down both_links_down vip_deleted
-    stale_vip neighbour forged control systemd_notify)
+    stale_vip neighbour forged control witness systemd_notify)
 selected=("$@")
 [ ${#selected[@]} -eq 0 ] && selected=("${all[@]}")
-install_packages iproute2 curl util-linux
+install_packages iproute2 curl util-linux nftables
 number=0
 started=$(date +%s)
 for name in "${selected[@]}"; do

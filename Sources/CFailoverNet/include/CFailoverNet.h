@@ -22,6 +22,11 @@ int fa_peer_credentials(int fd, uint32_t *uid, uint32_t *gid, int32_t *pid);
 /// Returns 1 (yes), 0 (no) or -errno.
 int fa_user_in_group(uint32_t uid, uint32_t gid, const char *group);
 
+/// Sends one ICMP echo request to `ip` (4 bytes) and waits up to `timeout_ms` for the reply. Uses an
+/// unprivileged ICMP datagram socket when allowed, else a raw socket. Blocking: call it off the event loops.
+/// Returns 0 (answered) or -errno (-ETIMEDOUT when no answer).
+int fa_icmp_echo(const uint8_t ip[4], int timeout_ms, uint16_t identifier, uint16_t sequence);
+
 /// Layout of Linux's `struct ucred`, for reading SO_PEERCRED through a socket-option API.
 struct fa_ucred {
     int32_t pid;
