@@ -77,6 +77,13 @@ extension Election {
         // Right after a stall of this process, what we know of the peers is stale: decide nothing until
         // fresh datagrams had time to arrive.
         if let stall, now < stall.guardUntil { return }
+        if let expected = expectedTakeover {
+            if now >= expected.until || peers[expected.target]?.latest.role == .primary {
+                expectedTakeover = nil
+            } else if alive.contains(where: { $0.name == expected.target }) {
+                return
+            }
+        }
         let holders = alive.filter(\.claimsVIP)
         if let primary = holders.first {
             considerPreempting(primary, now: now, actions: &actions)

@@ -176,7 +176,8 @@ extension Election {
         // back while this node was silent. It repeats `released` while it still waits, so wait for a fresh one.
         if let stall, now < stall.guardUntil { return }
         // Newer state from the old primary (reordered datagrams) says it holds the VIP: not released after all.
-        guard let current = peers[peer.name], !current.claimsVIP else { return }
+        guard let current = peers[peer.name], current.latest.role != .primary, !current.latest.flags.contains(.holdsVIP)
+        else { return }
         if anotherHolder(except: peer.name, at: now) {
             abortHandoff(because: "another node holds the VIP", now: now, actions: &actions)
             return
@@ -220,7 +221,7 @@ extension Election {
             now: now,
             actions: &actions
         )
-        broadcast(.released(handoffID: id), actions: &actions)
+        broadcast(.released(handoffID: id, target: target), actions: &actions)
     }
 
     mutating func releaseFailed(_ failure: String, now: Instant, actions: inout [ElectionAction]) {
@@ -323,7 +324,7 @@ extension Election {
             break
         }
         if let yield {
-            broadcast(.released(handoffID: yield.id), actions: &actions)
+            broadcast(.released(handoffID: yield.id, target: yield.target), actions: &actions)
         }
     }
 

@@ -76,8 +76,14 @@ extension Election {
             receiveHandoffAccept(id, from: peer, now: now, actions: &actions)
         case .handoffReject(let id, let reason):
             receiveHandoffReject(id, reason: reason, from: peer, now: now, actions: &actions)
-        case .released(let id):
-            receiveReleased(id, from: peer, now: now, actions: &actions)
+        case .released(let id, let target):
+            if target == configuration.name {
+                receiveReleased(id, from: peer, now: now, actions: &actions)
+            } else {
+                // A handoff between two other nodes: the target is taking over even if its own word of it
+                // has not reached us yet.
+                expectedTakeover = (target, now + configuration.handoffTimeout)
+            }
         case .leaving:
             if isNewest { peers[message.sender]?.leftAt = now }
         }

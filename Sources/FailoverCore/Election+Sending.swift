@@ -9,6 +9,7 @@ extension Election {
         if vip.mayBeHeld { flags.insert(.holdsVIP) }
         if witnessOK { flags.insert(.witnessOK) }
         if case .accepting = handoff { flags.insert(.takingOver) }
+        if yield != nil { flags.insert(.handingOver) }
         return flags
     }
 

@@ -55,6 +55,9 @@ public struct Election: Sendable {
     /// After the witness comes back, the node may have been cut off: it claims nothing by election before
     /// this instant (one dead interval of listening, as at startup).
     var listenUntil: Instant?
+    /// Another node is taking over in a handoff between two other nodes (3+ node clusters): count it as a
+    /// holder until it says so itself, or until the deadline.
+    var expectedTakeover: (target: NodeName, until: Instant)?
     /// An operator command that completes when this node's VIP claim does.
     var claimCommand: (id: CommandID, startedAt: Instant)?
 

@@ -42,9 +42,9 @@ public struct PeerState: Hashable, Sendable {
         latestSequence = envelope.sequence
     }
 
-    /// Whether the peer says it holds, or is about to hold, the VIP.
+    /// Whether the peer says it holds, or is about to hold, the VIP, or that a handoff it started is under way.
     public var claimsVIP: Bool {
-        latest.role == .primary || latest.flags.contains(.holdsVIP) || latest.flags.contains(.takingOver)
+        latest.role == .primary || !latest.flags.isDisjoint(with: [.holdsVIP, .takingOver, .handingOver])
     }
 
     /// Whether the peer says it could take over right now.

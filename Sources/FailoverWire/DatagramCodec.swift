@@ -106,8 +106,13 @@ public enum DatagramCodec {
             let target = Array(request.target.value.utf8)
             writer.write(UInt8(target.count))
             writer.write(target)
-        case .handoffAccept(let handoffID), .released(let handoffID):
+        case .handoffAccept(let handoffID):
             writer.write(handoffID)
+        case .released(let handoffID, let target):
+            writer.write(handoffID)
+            let name = Array(target.value.utf8)
+            writer.write(UInt8(name.count))
+            writer.write(name)
         case .handoffReject(let handoffID, let reason):
             writer.write(handoffID)
             writer.write(reason.rawValue)
@@ -139,7 +144,13 @@ public enum DatagramCodec {
         case .handoffAccept:
             body = reader.readUInt64().map { .handoffAccept(handoffID: $0) }
         case .released:
-            body = reader.readUInt64().map { .released(handoffID: $0) }
+            if let id = reader.readUInt64(), let length = reader.readUInt8(),
+                let nameBytes = reader.readBytes(Int(length)), let target = NodeName(bytes: nameBytes)
+            {
+                body = .released(handoffID: id, target: target)
+            } else {
+                body = nil
+            }
         case .handoffReject:
             if let id = reader.readUInt64(), let reasonByte = reader.readUInt8(),
                 let reason = HandoffRejectReason(rawValue: reasonByte)

@@ -8,8 +8,9 @@ public enum MessageBody: Hashable, Sendable {
     case handoffAccept(handoffID: UInt64)
     /// The target of an offer (or the primary asked) refuses, with the reason.
     case handoffReject(handoffID: UInt64, reason: HandoffRejectReason)
-    /// The primary has let go of the shared IP for this handoff: the target may claim now.
-    case released(handoffID: UInt64)
+    /// The primary has let go of the shared IP for this handoff: `target` may claim now (other nodes treat
+    /// it as taking over).
+    case released(handoffID: UInt64, target: NodeName)
     /// The sender shuts down. The `holdsVIP` flag says whether it still held the shared IP.
     case leaving
 

@@ -15,6 +15,12 @@ public struct MessageFlags: OptionSet, Hashable, Sendable {
     /// The sender is taking over in a planned handoff: treat it as the primary.
     public static let takingOver = MessageFlags(rawValue: 1 << 4)
 
+    /// The sender released the VIP in a planned handoff and waits for the target to hold it: a takeover is in
+    /// progress, nobody else should claim.
+    public static let handingOver = MessageFlags(rawValue: 1 << 5)
+
     /// The flags a decoder accepts; any other bit is a malformed datagram.
-    public static let known: MessageFlags = [.maintenance, .engineReady, .holdsVIP, .witnessOK, .takingOver]
+    public static let known: MessageFlags = [
+        .maintenance, .engineReady, .holdsVIP, .witnessOK, .takingOver, .handingOver,
+    ]
 }

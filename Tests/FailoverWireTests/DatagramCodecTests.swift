@@ -10,7 +10,7 @@ struct DatagramCodecTests {
         .handoffRequest(HandoffRequest(handoffID: 78, intent: .ask, target: NodeName("lb-2.a_b")!)),
         .handoffAccept(handoffID: 77),
         .handoffReject(handoffID: 77, reason: .engineNotReady),
-        .released(handoffID: 77),
+        .released(handoffID: 77, target: NodeName("lb2")!),
         .leaving,
     ]
 
@@ -143,7 +143,7 @@ struct DatagramCodecTests {
                 Fixtures.datagram(.handoffRequest(HandoffRequest(handoffID: 1, intent: .offer, target: Fixtures.lb2)))
             case .handoffAccept: Fixtures.datagram(.handoffAccept(handoffID: 1))
             case .handoffReject: Fixtures.datagram(.handoffReject(handoffID: 1, reason: .busy))
-            case .released: Fixtures.datagram(.released(handoffID: 1))
+            case .released: Fixtures.datagram(.released(handoffID: 1, target: Fixtures.lb2))
             case .leaving: Fixtures.datagram(.leaving)
             }
         }

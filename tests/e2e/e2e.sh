@@ -189,6 +189,10 @@ scenario_forged() {
     expect "junk is rejected and counted" test "$(( $(rejected 1 bad_magic) + $(rejected 1 truncated) + $(rejected 1 length_mismatch) + $(rejected 1 oversized) ))" -ge 30
     expect "a datagram from a third address is rejected and counted" test "$(rejected 1 unexpected_source)" -ge 1
     expect "none of it changed the role" test "$(transitions 1)" = "$before"
+    lab_exec n1 curl -s --max-time 2 http://127.0.0.1:9101/metrics >"$LAB_DIR/metrics" || true
+    expect "the Prometheus endpoint counts rejections by link and reason" \
+        grep -q 'failover_datagrams_rejected_total{link="0",reason="bad_tag"}' "$LAB_DIR/metrics"
+    expect "and shows the role" grep -q 'failover_role{role="primary"} 1' "$LAB_DIR/metrics"
     expect "lb1 still holds the VIP" holder_is lb1
 }
 
