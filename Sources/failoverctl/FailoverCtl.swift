@@ -44,7 +44,7 @@ struct ConnectionOptions: ParsableArguments {
         }
         if json {
             let encoder = JSONEncoder()
-            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+            encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
             print(String(decoding: try encoder.encode(reply), as: UTF8.self))
         } else if reply.ok {
             print(render(reply))
@@ -62,7 +62,9 @@ func printError(_ text: String) {
 }
 
 func jsonString(_ text: String) -> String {
-    String(decoding: (try? JSONEncoder().encode(text)) ?? Data("\"\"".utf8), as: UTF8.self)
+    let encoder = JSONEncoder()
+    encoder.outputFormatting = [.withoutEscapingSlashes]
+    return String(decoding: (try? encoder.encode(text)) ?? Data("\"\"".utf8), as: UTF8.self)
 }
 
 /// The one-line result of a role command, with its duration.
@@ -134,32 +136,44 @@ extension FailoverCtl {
         )
         @Option(name: .shortAndLong, help: "The agent's TOML configuration.")
         var config = "/etc/failover-agent/agent.toml"
+        @Flag(help: "Print {\"ok\": …, \"errors\": […]} as JSON.")
+        var json = false
+
         func run() throws {
+            let problems = Self.problems(config)
+            if json {
+                let text = problems.map(jsonString).joined(separator: ",")
+                print("{\"ok\":\(problems.isEmpty),\"errors\":[\(text)]}")
+            } else if problems.isEmpty {
+                print("\(config): OK")
+            } else {
+                problems.forEach { print($0) }
+            }
+            if !problems.isEmpty { throw ExitCode(ExitCodes.failed) }
+        }
+
+        /// Every problem of the configuration and its key file, each naming the file, line, key and fix.
+        static func problems(_ config: String) -> [String] {
             guard let data = FileManager.default.contents(atPath: config) else {
-                printError("\(config): cannot read it")
-                throw ExitCode(ExitCodes.failed)
+                return [
+                    "\(config): cannot read it (\(FileManager.default.fileExists(atPath: config) ? "permission denied" : "no such file"))"
+                ]
+            }
+            let parsed: AgentConfiguration
+            do {
+                parsed = try AgentConfiguration.parse(String(decoding: data, as: UTF8.self), file: config)
+            } catch {
+                return error.issues.map(\.description)
+            }
+            guard let key = FileManager.default.contents(atPath: parsed.cluster.keyFile) else {
+                return ["\(parsed.cluster.keyFile): cannot read the cluster key (create it with `failoverctl keygen`)"]
             }
             do {
-                let parsed = try AgentConfiguration.parse(String(decoding: data, as: UTF8.self), file: config)
-                var problems: [String] = []
-                if let key = FileManager.default.contents(atPath: parsed.cluster.keyFile) {
-                    do { _ = try Keyring(keyFileText: String(decoding: key, as: UTF8.self)) } catch {
-                        problems.append("\(parsed.cluster.keyFile): \(error)")
-                    }
-                } else {
-                    problems.append(
-                        "\(parsed.cluster.keyFile): cannot read the cluster key (create it with `failoverctl keygen`)"
-                    )
-                }
-                if !problems.isEmpty {
-                    problems.forEach { print($0) }
-                    throw ExitCode(ExitCodes.failed)
-                }
-                print("\(config): OK")
-            } catch let error as ConfigurationError {
-                print(error.description)
-                throw ExitCode(ExitCodes.failed)
+                _ = try Keyring(keyFileText: String(decoding: key, as: UTF8.self))
+            } catch {
+                return ["\(parsed.cluster.keyFile): \(error)"]
             }
+            return []
         }
     }
 
@@ -168,11 +182,18 @@ extension FailoverCtl {
             abstract: "Print a new cluster key (32 random bytes, hex). Save it with mode 600 on both nodes.",
             discussion: "umask 077; failoverctl keygen > /etc/failover-agent/cluster.key"
         )
+        @Flag(help: "Print {\"key\": \"…\"} as JSON.")
+        var json = false
+
         func run() throws {
             var generator = SystemRandomNumberGenerator()
             let bytes = (0..<32).map { _ in UInt8.random(in: 0...255, using: &generator) }
-            print("# failover-agent cluster key; keep it secret, mode 600, identical on both nodes")
-            print(Hex.encode(bytes))
+            if json {
+                print("{\"key\":\"\(Hex.encode(bytes))\"}")
+            } else {
+                print("# failover-agent cluster key; keep it secret, mode 600, identical on both nodes")
+                print(Hex.encode(bytes))
+            }
         }
     }
 }
