@@ -28,7 +28,7 @@ while [ $# -gt 0 ]; do
 done
 [ "$(id -u)" = 0 ] || die "the benchmark needs root (network namespaces)"
 require_swift
-install_packages pkg-config libsystemd-dev iproute2 keepalived bc
+install_packages pkg-config libsystemd-dev iproute2 keepalived bc python3 procps
 swift build -c release --product failover-agent >/dev/null
 swift build -c release --product failoverctl >/dev/null
 KEEPALIVED=$(command -v keepalived || echo /usr/sbin/keepalived)

@@ -16,7 +16,7 @@ cd "$(dirname "$0")/.."
 
 build() {
     require_swift
-    install_packages pkg-config libsystemd-dev iproute2 curl
+    install_packages pkg-config libsystemd-dev iproute2 curl python3 procps
     step "build ($LAB_BUILD)"
     swift build -c "$LAB_BUILD" --product failover-agent >/dev/null
     swift build -c "$LAB_BUILD" --product failoverctl >/dev/null

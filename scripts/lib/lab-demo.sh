@@ -9,7 +9,7 @@ LAB=${LAB:-demo}
 
 [ "$(id -u)" = 0 ] || die "the demo needs root (network namespaces): run it with sudo"
 require_swift
-install_packages pkg-config libsystemd-dev iproute2
+install_packages pkg-config libsystemd-dev iproute2 python3 procps bc curl
 step "build ($LAB_BUILD)"
 swift build -c "$LAB_BUILD" --product failover-agent >/dev/null
 swift build -c "$LAB_BUILD" --product failoverctl >/dev/null

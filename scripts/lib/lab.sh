@@ -8,7 +8,8 @@ LAB=${LAB:-fa}
 LAB_DIR=${LAB_DIR:-$PWD/lab-run/$LAB}
 LAB_BUILD=${LAB_BUILD:-release}
 LAB_BIN=${LAB_BIN:-$PWD/.build/$LAB_BUILD}
-PY=$(command -v /usr/bin/python3 || command -v python3)
+PY=python3
+[ -x /usr/bin/python3 ] && PY=/usr/bin/python3   # Debian's, not a shim
 VIP4=192.0.2.100
 VIP6=2001:db8::100
 

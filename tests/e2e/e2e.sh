@@ -273,7 +273,7 @@ all=(start_together planned_failover kill9 sigterm peer_restart one_link_down bo
     stale_vip neighbour forged control witness systemd_notify)
 selected=("$@")
 [ ${#selected[@]} -eq 0 ] && selected=("${all[@]}")
-install_packages iproute2 curl util-linux nftables
+install_packages iproute2 curl util-linux nftables python3 procps
 number=0
 started=$(date +%s)
 for name in "${selected[@]}"; do
