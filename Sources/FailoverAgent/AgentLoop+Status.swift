@@ -81,7 +81,10 @@ extension AgentLoop {
             configHash: election.configStamp.shortHash,
             keyFingerprint: sealer.keyring.signing.fingerprint,
             peers: peers,
-            rejected: rejected
+            rejected: budget.map {
+                $0.dropped > 0 ? rejected.merging(["dropped_backlog": $0.dropped]) { $1 } : rejected
+            }
+                ?? rejected
         )
     }
 }

@@ -25,6 +25,7 @@ struct AgentLoop {
     let metrics = AgentMetrics()
     var logger: Logger
 
+    var budget: DatagramBudget?
     var rejected: [String: Int] = [:]
     var lastRejectionLog: [String: Instant] = [:]
     var pendingCommands: [CommandID: (reply: @Sendable (ControlReply) -> Void, startedAt: Instant)] = [:]
@@ -48,6 +49,7 @@ struct AgentLoop {
         let now = clock.now()
         switch event {
         case .datagram(let bytes, let link, let source):
+            budget?.processed()
             receive(bytes, link: link, source: source, now: now)
         case .tick:
             apply(election.step(.tick, at: now))

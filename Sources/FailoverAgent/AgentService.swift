@@ -62,7 +62,10 @@ public struct AgentService: Service {
         let clock = AgentClock()
         let progress = ProgressMonitor()
         let group = MultiThreadedEventLoopGroup.singleton
-        let (events, eventSink) = AsyncStream<AgentEvent>.makeStream(bufferingPolicy: .bufferingNewest(16_384))
+        // Unbounded: everything but datagrams is low volume and must never be dropped; datagrams are bounded
+        // by the budget at the socket.
+        let (events, eventSink) = AsyncStream<AgentEvent>.makeStream()
+        let budget = DatagramBudget()
         let (jobs, jobSink) = AsyncStream<VIPJob>.makeStream()
         let (announcements, announceSink) = AsyncStream<String>.makeStream(bufferingPolicy: .bufferingNewest(8))
         let driver = VIPDriver(vips: configuration.vips, logger: logger)
@@ -140,8 +143,10 @@ public struct AgentService: Service {
             port: Int(configuration.cluster.port),
             group: group,
             events: eventSink,
+            budget: budget,
             logger: logger
         )
+        loop.budget = budget
         await withTaskGroup(of: Void.self) { tasks in
             tasks.addTask { await worker.run(jobs) }
             tasks.addTask {
@@ -171,11 +176,14 @@ public struct AgentService: Service {
             } onGracefulShutdown: {
                 eventSink.yield(.shutdown)
             }
-            // The loop ended: make sure no VIP stays behind, then stop the helpers.
-            jobSink.yield(.reconcile(shouldHold: false))
+            // The loop ended: stop the helpers, then make sure no VIP stays behind (a clean stop never leaves
+            // it, even when the handoff ran out of time).
             jobSink.finish()
             announceSink.finish()
             tasks.cancelAll()
+        }
+        if let failure = await driver.release() {
+            logger.error("could not remove the VIP on exit", metadata: ["error": "\(failure)"])
         }
         try? await controlChannel.close()
         try? await metricsChannel?.close()

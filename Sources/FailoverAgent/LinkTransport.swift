@@ -9,6 +9,7 @@ struct LinkTransport: Sendable {
     let port: Int
     let group: any EventLoopGroup
     let events: AsyncStream<AgentEvent>.Continuation
+    let budget: DatagramBudget
     let logger: Logger
 
     /// Binds every link, retrying each second until its address exists (an interface may come up late).
@@ -26,12 +27,13 @@ struct LinkTransport: Sendable {
             attempt += 1
             do {
                 let events = self.events
+                let budget = self.budget
                 let channel = try await DatagramBootstrap(group: group)
                     .channelOption(.socketOption(.so_reuseaddr), value: 1)
                     .channelInitializer { channel in
                         channel.eventLoop.makeCompletedFuture {
                             try channel.pipeline.syncOperations.addHandler(
-                                LinkInboundHandler(link: index, events: events)
+                                LinkInboundHandler(link: index, events: events, budget: budget)
                             )
                         }
                     }
@@ -65,14 +67,17 @@ private final class LinkInboundHandler: ChannelInboundHandler, Sendable {
 
     let link: Int
     let events: AsyncStream<AgentEvent>.Continuation
+    let budget: DatagramBudget
 
-    init(link: Int, events: AsyncStream<AgentEvent>.Continuation) {
+    init(link: Int, events: AsyncStream<AgentEvent>.Continuation, budget: DatagramBudget) {
         self.link = link
         self.events = events
+        self.budget = budget
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let envelope = unwrapInboundIn(data)
+        guard budget.admit() else { return }
         let bytes = Array(envelope.data.readableBytesView.prefix(4_096))
         events.yield(.datagram(bytes, link: link, source: envelope.remoteAddress.ipAddress ?? "?"))
     }

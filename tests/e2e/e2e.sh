@@ -196,6 +196,19 @@ scenario_forged() {
     expect "lb1 still holds the VIP" holder_is lb1
 }
 
+scenario_flood() {
+    start_pair
+    local before; before=$(transitions 2)
+    lab_exec n2 "$PY" tests/e2e/forge.py junk 192.0.2.12 192.0.2.11 7946 50000 &
+    local flood=$!
+    expect "status answers during a flood of 50 000 junk datagrams" lab_wait 5 sh -c "'$LAB_BIN/failoverctl' status --socket '$LAB_DIR/n1/control.sock' >/dev/null"
+    wait "$flood"
+    sleep 0.5
+    expect "the flood changed no role" test "$(transitions 2)" = "$before"
+    expect "lb1 still holds the VIP" holder_is lb1
+    expect "the junk was counted" test "$(( $(rejected 1 bad_magic) + $(rejected 1 truncated) + $(rejected 1 length_mismatch) + $(rejected 1 oversized) + $(rejected 1 dropped_backlog) ))" -ge 1000
+}
+
 scenario_control() {
     start_pair
     "$LAB_BIN/failoverctl" status --socket "$LAB_DIR/none.sock" >"$LAB_DIR/out" 2>&1
@@ -270,7 +283,7 @@ sys.exit(1 if pings else 0)"
 }
 
 all=(start_together planned_failover kill9 sigterm peer_restart one_link_down both_links_down vip_deleted
-    stale_vip neighbour forged control witness systemd_notify)
+    stale_vip neighbour forged flood control witness systemd_notify)
 selected=("$@")
 [ ${#selected[@]} -eq 0 ] && selected=("${all[@]}")
 install_packages iproute2 curl util-linux nftables python3 procps
