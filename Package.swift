@@ -53,6 +53,8 @@ let package = Package(
             dependencies: ["FailoverCore", "FailoverWire", "TOMLKit"],
             swiftSettings: strictSettings
         ),
+        // PURE: the proxy engine's configuration language (a documented subset of HAProxy's).
+        .target(name: "ProxyConfig", swiftSettings: strictSettings),
         // PURE: the operator socket's requests and replies (JSON lines).
         .target(name: "ControlProtocol", swiftSettings: strictSettings),
         // libsystemd, found with pkg-config (Debian: libsystemd-dev).
@@ -124,6 +126,7 @@ let package = Package(
             dependencies: ["FailoverSim", "FailoverCore", "FailoverWire"],
             swiftSettings: strictSettings
         ),
+        .testTarget(name: "ProxyConfigTests", dependencies: ["ProxyConfig"], swiftSettings: strictSettings),
         .testTarget(
             name: "FailoverConfigTests",
             dependencies: ["FailoverConfig", "FailoverCore", "FailoverWire"],

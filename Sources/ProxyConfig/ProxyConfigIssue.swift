@@ -1,0 +1,25 @@
+/// One problem (or, for warnings, one ignored keyword) in a proxy configuration, with file and line.
+public struct ProxyConfigIssue: Hashable, Sendable, CustomStringConvertible {
+    public var file: String
+    public var line: Int
+    public var keyword: String
+    public var message: String
+
+    public init(file: String, line: Int, keyword: String, message: String) {
+        self.file = file
+        self.line = line
+        self.keyword = keyword
+        self.message = message
+    }
+
+    public var description: String { "\(file):\(line): '\(keyword)': \(message)" }
+}
+
+/// A proxy configuration that cannot be used, with every problem found.
+public struct ProxyConfigError: Error, Hashable, Sendable, CustomStringConvertible {
+    public var issues: [ProxyConfigIssue]
+
+    public init(issues: [ProxyConfigIssue]) { self.issues = issues }
+
+    public var description: String { issues.map(\.description).joined(separator: "\n") }
+}
