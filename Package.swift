@@ -55,6 +55,17 @@ let package = Package(
         ),
         // PURE: the proxy engine's configuration language (a documented subset of HAProxy's).
         .target(name: "ProxyConfig", swiftSettings: strictSettings),
+        // The embedded proxy engine (its own process: `failover-agent proxy`).
+        .target(
+            name: "ProxyEngine",
+            dependencies: [
+                "ProxyConfig",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strictSettings
+        ),
         // PURE: the operator socket's requests and replies (JSON lines).
         .target(name: "ControlProtocol", swiftSettings: strictSettings),
         // libsystemd, found with pkg-config (Debian: libsystemd-dev).
@@ -85,8 +96,9 @@ let package = Package(
         .executableTarget(
             name: "failover-agent",
             dependencies: [
-                "FailoverAgent", "FailoverConfig", "FailoverWire",
+                "FailoverAgent", "FailoverConfig", "FailoverWire", "ProxyConfig", "ProxyEngine",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
@@ -127,6 +139,16 @@ let package = Package(
             swiftSettings: strictSettings
         ),
         .testTarget(name: "ProxyConfigTests", dependencies: ["ProxyConfig"], swiftSettings: strictSettings),
+        .testTarget(
+            name: "ProxyEngineTests",
+            dependencies: [
+                "ProxyEngine", "ProxyConfig",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strictSettings
+        ),
         .testTarget(
             name: "FailoverConfigTests",
             dependencies: ["FailoverConfig", "FailoverCore", "FailoverWire"],

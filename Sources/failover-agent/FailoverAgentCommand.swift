@@ -14,7 +14,7 @@ struct FailoverAgentCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "failover-agent",
         abstract: "Keep a shared IP and a proxy on one of two nodes, and move them when a node fails.",
-        subcommands: [Run.self, Check.self],
+        subcommands: [Run.self, Check.self, Proxy.self],
         defaultSubcommand: Run.self
     )
 }

@@ -1,0 +1,133 @@
+import Logging
+import ProxyConfig
+import Synchronization
+
+/// The servers of one backend with their health and load; picks a server for each new connection.
+/// Shared by every event loop of the engine, so its state is behind a lock.
+final class BackendPool: Sendable {
+    struct ServerState: Sendable {
+        var up = true
+        /// Consecutive check results in the direction of a change (towards `rise` or `fall`).
+        var streak = 0
+        var active = 0
+        var total = 0
+        var currentWeight = 0
+        var lastCheck = "not checked yet"
+        var checked = false
+    }
+
+    let backend: Backend
+    let logger: Logger
+    private let states: Mutex<[ServerState]>
+
+    init(backend: Backend, logger: Logger) {
+        self.backend = backend
+        self.logger = logger
+        self.states = Mutex(Array(repeating: ServerState(), count: backend.servers.count))
+    }
+
+    /// A snapshot for stats and tests.
+    var snapshot: [ServerState] { states.withLock { $0 } }
+
+    /// Whether every checked server has had its first check.
+    var firstChecksDone: Bool {
+        states.withLock { states in
+            zip(backend.servers, states).allSatisfy { server, state in !server.check || state.checked }
+        }
+    }
+
+    /// Chooses a server for a client, skipping `excluded` (servers already tried for this connection).
+    /// Backup servers serve only while no other server is up. Returns the server's index.
+    func pick(client: String?, excluding excluded: Set<Int> = []) -> Int? {
+        states.withLock { states in
+            let servers = backend.servers
+            func eligible(_ backup: Bool) -> [Int] {
+                servers.indices.filter { index in
+                    let server = servers[index]
+                    return server.backup == backup && !server.disabled && server.weight > 0 && states[index].up
+                        && !excluded.contains(index)
+                        && (server.maxConnections.map { states[index].active < $0 } ?? true)
+                }
+            }
+            var candidates = eligible(false)
+            if candidates.isEmpty
+                && !servers.indices.contains(where: { !servers[$0].backup && states[$0].up && !servers[$0].disabled })
+            {
+                candidates = eligible(true)
+            }
+            guard !candidates.isEmpty else { return nil }
+            let chosen: Int
+            switch backend.balance {
+            case .roundrobin:
+                // Smooth weighted round robin: every candidate gains its weight, the richest is chosen and pays
+                // the total.
+                let total = candidates.reduce(0) { $0 + servers[$1].weight }
+                for index in candidates { states[index].currentWeight += servers[index].weight }
+                chosen = candidates.max { states[$0].currentWeight < states[$1].currentWeight }!
+                states[chosen].currentWeight -= total
+            case .leastconn:
+                chosen = candidates.min { a, b in
+                    states[a].active * servers[b].weight < states[b].active * servers[a].weight
+                }!
+            case .source:
+                var hash: UInt64 = 14_695_981_039_346_656_037
+                for byte in (client ?? "").utf8 { hash = (hash ^ UInt64(byte)) &* 1_099_511_628_211 }
+                chosen = candidates[Int(hash % UInt64(candidates.count))]
+            case .first:
+                chosen = candidates[0]
+            }
+            states[chosen].active += 1
+            states[chosen].total += 1
+            return chosen
+        }
+    }
+
+    /// A connection to server `index` ended (or never got going).
+    func release(_ index: Int) {
+        states.withLock { $0[index].active = max(0, $0[index].active - 1) }
+    }
+
+    /// Records one health-check result; logs and returns the new state when the server changed state.
+    @discardableResult
+    func record(check ok: Bool, server index: Int, detail: String) -> Bool? {
+        let server = backend.servers[index]
+        let change: Bool? = states.withLock { states in
+            var state = states[index]
+            state.lastCheck = detail
+            defer { states[index] = state }
+            if !state.checked {
+                // The first check decides at once, so the engine knows its farm before it says it is ready.
+                state.checked = true
+                state.streak = 0
+                if state.up != ok {
+                    state.up = ok
+                    return ok
+                }
+                return nil
+            }
+            if ok == state.up {
+                state.streak = 0
+                return nil
+            }
+            state.streak += 1
+            if state.streak >= (ok ? server.rise : server.fall) {
+                state.up = ok
+                state.streak = 0
+                return ok
+            }
+            return nil
+        }
+        if let change {
+            let level: Logger.Level = change ? .notice : .warning
+            logger.log(
+                level: level,
+                "server \(change ? "UP" : "DOWN")",
+                metadata: [
+                    "backend": "\(backend.name)", "server": "\(server.name)", "reason": "\(detail)",
+                    "active_servers": "\(snapshot.filter(\.up).count)/\(backend.servers.count)",
+                ]
+            )
+        }
+        return change
+    }
+}
