@@ -26,11 +26,17 @@ int fa_interface_mac(const char *ifname, uint8_t mac[6]) {
     return 0;
 }
 
+/* The interface's index and MAC address. Returns 0 or -errno. */
+static int interface_info(const char *ifname, unsigned int *index, uint8_t mac[6]) {
+    *index = if_nametoindex(ifname);
+    if (*index == 0) return -errno;
+    return fa_interface_mac(ifname, mac);
+}
+
 int fa_send_gratuitous_arp(const char *ifname, const uint8_t ip[4]) {
-    unsigned int index = if_nametoindex(ifname);
-    if (index == 0) return -errno;
+    unsigned int index;
     uint8_t mac[6];
-    int status = fa_interface_mac(ifname, mac);
+    int status = interface_info(ifname, &index, mac);
     if (status < 0) return status;
 
     uint8_t frame[42];
@@ -63,10 +69,9 @@ int fa_send_gratuitous_arp(const char *ifname, const uint8_t ip[4]) {
 }
 
 int fa_send_unsolicited_na(const char *ifname, const uint8_t ip[16]) {
-    unsigned int index = if_nametoindex(ifname);
-    if (index == 0) return -errno;
+    unsigned int index;
     uint8_t mac[6];
-    int status = fa_interface_mac(ifname, mac);
+    int status = interface_info(ifname, &index, mac);
     if (status < 0) return status;
 
     uint8_t packet[32];

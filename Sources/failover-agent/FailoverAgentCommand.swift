@@ -37,9 +37,7 @@ extension FailoverAgentCommand {
         var logLevel = "info"
 
         func run() async throws {
-            let level = Logger.Level(rawValue: logLevel) ?? .info
-            LoggingSystem.bootstrap { _ in JournalLogHandler(level: level) }
-            let logger = Logger(label: "failover-agent")
+            let logger = bootstrapLogging(level: logLevel, label: "failover-agent")
             let registry = PrometheusCollectorRegistry()
             MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
             let loaded: (AgentConfiguration, Keyring)

@@ -25,9 +25,7 @@ extension FailoverAgentCommand {
         var logLevel = "info"
 
         func run() async throws {
-            let level = Logger.Level(rawValue: logLevel) ?? .info
-            LoggingSystem.bootstrap { _ in JournalLogHandler(level: level) }
-            let logger = Logger(label: "failover-proxy")
+            let logger = bootstrapLogging(level: logLevel, label: "failover-proxy")
             guard let data = FileManager.default.contents(atPath: config) else {
                 print("\(config): cannot read it")
                 throw ExitCode(1)

@@ -7,6 +7,18 @@ struct ElectionTests {
     let lb1 = Harness.config("lb1", priority: 200)
     let lb2 = Harness.config("lb2", priority: 100)
 
+    /// lb1 and lb2 with a witness configured, both reaching it.
+    func withWitness() -> Harness {
+        var first = lb1
+        var second = lb2
+        first.witnessConfigured = true
+        second.witnessConfigured = true
+        var pair = Harness([first, second])
+        pair.feed(0, .witness(reachable: true))
+        pair.feed(1, .witness(reachable: true))
+        return pair
+    }
+
     @Test("both start at once: nobody claims before one dead interval, then the higher priority wins")
     func startTogether() {
         var pair = Harness([lb1, lb2])
@@ -208,13 +220,7 @@ struct ElectionTests {
 
     @Test("a primary that hears neither peer nor witness releases; a backup claims only with the witness")
     func witness() {
-        var first = lb1
-        var second = lb2
-        first.witnessConfigured = true
-        second.witnessConfigured = true
-        var pair = Harness([first, second])
-        pair.feed(0, .witness(reachable: true))
-        pair.feed(1, .witness(reachable: true))
+        var pair = withWitness()
         pair.run(for: .seconds(1))
         #expect(pair.primaries == [0])
         pair.setConnected(0, 1, false)
@@ -231,13 +237,7 @@ struct ElectionTests {
 
     @Test("back from isolation, a node listens one dead interval before it claims anything")
     func backFromIsolation() {
-        var first = lb1
-        var second = lb2
-        first.witnessConfigured = true
-        second.witnessConfigured = true
-        var pair = Harness([first, second])
-        pair.feed(0, .witness(reachable: true))
-        pair.feed(1, .witness(reachable: true))
+        var pair = withWitness()
         pair.run(for: .seconds(1))
         pair.setConnected(0, 1, false)
         pair.feed(0, .witness(reachable: false))
