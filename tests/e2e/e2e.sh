@@ -287,6 +287,12 @@ all=(start_together planned_failover kill9 sigterm peer_restart one_link_down bo
 selected=("$@")
 [ ${#selected[@]} -eq 0 ] && selected=("${all[@]}")
 install_packages iproute2 curl util-linux nftables python3 procps
+if [ ! -x "$LAB_BIN/failover-agent" ] || [ ! -x "$LAB_BIN/failoverctl" ]; then
+    require_swift
+    install_packages pkg-config libsystemd-dev
+    swift build -c "$LAB_BUILD" --product failover-agent && swift build -c "$LAB_BUILD" --product failoverctl \
+        || die "build failed"
+fi
 number=0
 started=$(date +%s)
 for name in "${selected[@]}"; do
