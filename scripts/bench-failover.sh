@@ -3,7 +3,7 @@
 # package, VRRP unicast) at its default advert_int 1 and tuned VRRPv3 advert_int 0.1, in the same lab and run.
 #
 # Scenarios, TRIALS each, the trigger at a random phase of the heartbeat cycle, a client probing the VIP
-# every 5 ms (new TCP connection, 25 ms timeout):
+# every 5 ms (new TCP connection, 10 ms timeout, PROBE_TIMEOUT_MS to change):
 #   node-down  the primary's links are cut and its agent killed
 #   kill-9     the primary's agent is killed (kill -9) alone
 #   planned    failover-agent: `failoverctl failover`; keepalived (no such command): SIGTERM of the master
@@ -182,7 +182,7 @@ rm -rf "$LAB_DIR"
 lab_write_configs
 lab_start_responders
 : >"$results"
-ip netns exec "$(lab_ns cl)" "$PY" scripts/lib/probe.py "$VIP4" 8080 5 25 7200 >"$LAB_DIR/probe.log" 2>/dev/null &
+ip netns exec "$(lab_ns cl)" "$PY" scripts/lib/probe.py "$VIP4" 8080 5 "${PROBE_TIMEOUT_MS:-10}" 7200 >"$LAB_DIR/probe.log" 2>/dev/null &
 echo $! >"$LAB_DIR/probe.pid"
 disown $!
 

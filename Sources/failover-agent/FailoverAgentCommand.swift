@@ -79,8 +79,8 @@ extension FailoverAgentCommand {
             do {
                 let (configuration, keyring) = try AgentSetup.load(configurationPath: config)
                 print(
-                    "\(config): OK (node \(configuration.node.name), \(configuration.cluster.links.count) links, "
-                        + "\(configuration.vips.count) VIPs, key \(keyring.signing.fingerprint))"
+                    "\(config): OK (node \(configuration.node.name), links: \(configuration.cluster.links.count), "
+                        + "VIPs: \(configuration.vips.count), key \(keyring.signing.fingerprint))"
                 )
             } catch {
                 print("\(error)")
