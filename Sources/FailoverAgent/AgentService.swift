@@ -69,12 +69,14 @@ public struct AgentService: Service {
         let (jobs, jobSink) = AsyncStream<VIPJob>.makeStream()
         let (announcements, announceSink) = AsyncStream<String>.makeStream(bufferingPolicy: .bufferingNewest(8))
         let driver = VIPDriver(vips: configuration.vips, logger: logger)
-        let announcer = Announcer(vips: configuration.vips, logger: logger)
+        let presence = VIPPresence()
+        let announcer = Announcer(vips: configuration.vips, presence: presence, logger: logger)
         let worker = VIPWorker(
             driver: driver,
             announcements: announceSink,
             events: eventSink,
             progress: progress,
+            presence: presence,
             clock: clock,
             logger: logger
         )

@@ -6,6 +6,8 @@ import Logging
 /// advertisement for IPv6. The only place that sends them.
 struct Announcer: Sendable {
     let vips: [AgentConfiguration.VIP]
+    /// Announce only while the VIP is held here.
+    let presence: VIPPresence
     /// Packets per burst.
     var count = 3
     /// Between packets of a burst.
@@ -18,6 +20,10 @@ struct Announcer: Sendable {
         var sent = 0
         for round in 0..<count {
             if round > 0 { try? await Task.sleep(for: spacing) }
+            guard presence.isHeld else {
+                logger.info("announcement burst stopped: the VIP is being released", metadata: ["reason": "\(reason)"])
+                return sent
+            }
             for vip in vips {
                 let status = sendOne(vip)
                 if status == 0 {

@@ -18,6 +18,7 @@ struct VIPWorker: Sendable {
     let announcements: AsyncStream<String>.Continuation
     let events: AsyncStream<AgentEvent>.Continuation
     let progress: ProgressMonitor
+    let presence: VIPPresence
     let clock: AgentClock
     let logger: Logger
 
@@ -27,6 +28,7 @@ struct VIPWorker: Sendable {
             switch job {
             case .claim(let operation):
                 let failure = await driver.claim()
+                presence.set(failure == nil)
                 if failure == nil { announcements.yield("claimed") }
                 if let failure {
                     logger.error("VIP claim failed", metadata: ["error": "\(failure)"])
@@ -34,10 +36,12 @@ struct VIPWorker: Sendable {
                 }
                 events.yield(.vip(VIPOperationResult(operation: operation, failure: failure)))
             case .release(let operation):
+                presence.set(false)
                 let failure = await driver.release()
                 if let failure { logger.error("VIP release failed", metadata: ["error": "\(failure)"]) }
                 events.yield(.vip(VIPOperationResult(operation: operation, failure: failure)))
             case .reconcile(let shouldHold):
+                presence.set(shouldHold)
                 let present = await driver.present()
                 if shouldHold && present.count < driver.vips.count {
                     let absent = driver.vips.filter { vip in !present.contains(vip) }
@@ -60,6 +64,7 @@ struct VIPWorker: Sendable {
                     )
                 }
             case .removeStale:
+                presence.set(false)
                 let present = await driver.present()
                 if !present.isEmpty {
                     let failure = await driver.release()
