@@ -35,9 +35,16 @@ public final class ProxyEngine: Sendable {
     /// The pool of a backend (for stats and tests).
     func pool(_ name: String) -> BackendPool? { pools[name] }
 
+    /// Connections open through the engine right now.
+    public var activeConnections: Int {
+        pools.values.reduce(0) { total, pool in total + pool.snapshot.reduce(0) { $0 + $1.active } }
+    }
+
     /// Binds every frontend, then serves and checks until cancelled. `ready` is called once every listener is
-    /// bound and the first round of checks is done.
-    public func run(ready: @Sendable @escaping () -> Void = {}) async throws {
+    /// bound and the first round of checks is done. On cancellation the listeners close at once and open
+    /// connections get up to `drain` to finish (SIGTERM drains); `failover-agent proxy` then exits, which cuts
+    /// whatever is still open.
+    public func run(drain: Duration = .seconds(10), ready: @Sendable @escaping () -> Void = {}) async throws {
         var listeners: [any Channel] = []
         do {
             for frontend in configuration.frontends {
@@ -67,6 +74,32 @@ public final class ProxyEngine: Sendable {
             tasks.cancelAll()
         }
         for channel in listeners { try? await channel.close() }
+        let deadline = ContinuousClock.now + drain
+        let open = activeConnections
+        if open > 0 { logger.notice("draining", metadata: ["connections": "\(open)", "timeout": "\(drain)"]) }
+        // Bounded: at most `drain`, checked every 20 ms (the task is cancelled, so sleep with a clock deadline).
+        while activeConnections > 0 && ContinuousClock.now < deadline {
+            await Self.pause(.milliseconds(20))
+        }
+        if activeConnections > 0 {
+            logger.warning(
+                "drain timeout: closing the remaining connections",
+                metadata: ["connections": "\(activeConnections)"]
+            )
+        }
+    }
+
+    /// Waits even in a cancelled task (`Task.sleep` returns at once there).
+    private static func pause(_ length: Duration) async {
+        await withCheckedContinuation { continuation in
+            MultiThreadedEventLoopGroup.singleton.next().scheduleTask(
+                in: .nanoseconds(
+                    Int64(length.components.attoseconds / 1_000_000_000) + length.components.seconds * 1_000_000_000
+                )
+            ) {
+                continuation.resume()
+            }
+        }
     }
 
     private func listen(_ frontend: Frontend, _ bind: BindAddress) async throws -> any Channel {

@@ -45,6 +45,15 @@ private func ask(port: Int) async throws -> String {
     }
 }
 
+/// Asks until the engine answers `expected` (health checks take a few intervals); bounded to 50 tries × 50 ms.
+private func eventually(port: Int, answers expected: String) async throws -> Bool {
+    for _ in 0..<50 {
+        if (try? await ask(port: port)) == expected { return true }
+        try await Task.sleep(for: .milliseconds(50))
+    }
+    return false
+}
+
 @Suite("Proxy engine, TCP mode, on loopback", .serialized)
 struct ProxyEngineTests {
     /// Below the ephemeral range (32768+), so outgoing connections never hold our ports.
@@ -89,11 +98,9 @@ struct ProxyEngineTests {
         #expect(!answers.contains("c"))
         try await a.close()
         try await b.close()
-        try await Task.sleep(for: .milliseconds(400))
-        #expect(try await ask(port: front) == "c")
+        #expect(try await eventually(port: front, answers: "c"))
         let a2 = try await nameServer("a", port: base + 1)
-        try await Task.sleep(for: .milliseconds(400))
-        #expect(try await ask(port: front) == "a")
+        #expect(try await eventually(port: front, answers: "a"))
         try await a2.close()
         try await c?.close()
         c = nil
@@ -127,5 +134,75 @@ struct ProxyEngineTests {
                 "frontend f\n    mode http\n    bind 127.0.0.1:\(base)\n    default_backend b\nbackend b\n    mode http\n"
             )
         }
+    }
+}
+
+/// A backend that echoes what it reads and never closes first.
+private final class EchoHandler: ChannelInboundHandler, Sendable {
+    typealias InboundIn = ByteBuffer
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) { context.writeAndFlush(data, promise: nil) }
+}
+
+@Suite("Proxy engine drain", .serialized)
+struct ProxyEngineDrainTests {
+    let base = 24_000 + Int.random(in: 0..<1_000) * 4
+
+    @Test("on stop the listeners close at once and an open connection keeps working until the drain ends")
+    func drain() async throws {
+        let echo = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .childChannelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture { try channel.pipeline.syncOperations.addHandler(EchoHandler()) }
+            }
+            .bind(host: "127.0.0.1", port: base + 1)
+            .get()
+        let configuration = try ProxyConfigParser.parse(
+            "listen e 127.0.0.1:\(base)\n    server s 127.0.0.1:\(base + 1)\n",
+            file: "t.cfg"
+        )
+        let proxy = try ProxyEngine(
+            configuration: configuration,
+            group: MultiThreadedEventLoopGroup.singleton,
+            logger: Logger(label: "t")
+        )
+        let (readyStream, readySink) = AsyncStream<Void>.makeStream()
+        let running = Task { try await proxy.run(drain: .milliseconds(800)) { readySink.yield() } }
+        for await _ in readyStream { break }
+        let client = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .connect(host: "127.0.0.1", port: base) { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: channel)
+                }
+            }
+        let finished = Task { () -> ContinuousClock.Instant in
+            _ = try? await running.value
+            return ContinuousClock.now
+        }
+        var cancelledAt = ContinuousClock.now
+        try await client.executeThenClose { inbound, outbound in
+            var iterator = inbound.makeAsyncIterator()
+            try await outbound.write(ByteBuffer(string: "one"))
+            var reply = try await iterator.next()
+            #expect(reply?.readString(length: 3) == "one")
+            cancelledAt = ContinuousClock.now
+            running.cancel()
+            try await Task.sleep(for: .milliseconds(200))
+            // New connections are refused, the open one still works.
+            await #expect(throws: (any Error).self) {
+                _ = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton).connect(
+                    host: "127.0.0.1",
+                    port: base
+                ).get()
+            }
+            try await outbound.write(ByteBuffer(string: "two"))
+            reply = try await iterator.next()
+            #expect(reply?.readString(length: 3) == "two")
+        }
+        let closedAt = ContinuousClock.now
+        let returnedAt = await finished.value
+        // The engine waited for the open connection: it returned only once the client had closed.
+        #expect(returnedAt >= closedAt)
+        #expect(returnedAt - cancelledAt >= .milliseconds(200))
+        try await echo.close()
     }
 }
