@@ -3,6 +3,10 @@ import NIOCore
 import NIOPosix
 import ProxyConfig
 
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// Why the engine cannot serve a configuration.
 public struct ProxyEngineError: Error, CustomStringConvertible {
     public let description: String
@@ -111,6 +115,14 @@ public final class ProxyEngine: Sendable {
         do {
             return try await ServerBootstrap(group: group)
                 .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+                // A reloaded engine binds the same addresses while the old one drains.
+                .serverChannelOption(
+                    ChannelOptions.Types.SocketOption(
+                        level: SocketOptionLevel(SOL_SOCKET),
+                        name: SocketOptionName(SO_REUSEPORT)
+                    ),
+                    value: 1
+                )
                 .serverChannelOption(.backlog, value: 1_024)
                 .childChannelOption(.autoRead, value: false)
                 .childChannelOption(.allowRemoteHalfClosure, value: true)

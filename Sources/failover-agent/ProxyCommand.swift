@@ -55,19 +55,66 @@ extension FailoverAgentCommand {
                 )
                 return
             }
-            try await withThrowingTaskGroup(of: Void.self) { tasks in
-                tasks.addTask {
-                    try await engine.run { logger.notice("ready: every listener bound, first checks done") }
+            try await serve(first: engine, logger: logger)
+        }
+
+        /// Serves until SIGTERM/SIGINT; on SIGHUP re-reads the file: an invalid one is refused (the running engine
+        /// goes on), a valid one starts a new engine on the same addresses (SO_REUSEPORT) and, once it is
+        /// ready, the old one stops accepting and drains.
+        private func serve(first: ProxyEngine, logger: Logger) async throws {
+            var current = Task {
+                try await first.run { logger.notice("ready: every listener bound, first checks done") }
+            }
+            let signals = await UnixSignalsSequence(trapping: .sigterm, .sigint, .sighup)
+            for await signal in signals {
+                guard signal == .sighup else {
+                    logger.notice("stopping: draining open connections", metadata: ["signal": "\(signal)"])
+                    current.cancel()
+                    _ = try? await current.value
+                    return
                 }
-                tasks.addTask {
-                    let signals = await UnixSignalsSequence(trapping: .sigterm, .sigint)
-                    for await signal in signals {
-                        logger.notice("stopping", metadata: ["signal": "\(signal)"])
-                        return
-                    }
+                guard let data = FileManager.default.contents(atPath: config) else {
+                    logger.error(
+                        "reload refused: cannot read the configuration; the running one stays",
+                        metadata: ["file": "\(config)"]
+                    )
+                    continue
                 }
-                _ = try await tasks.next()
-                tasks.cancelAll()
+                let next: ProxyEngine
+                do {
+                    let parsed = try ProxyConfigParser.parse(String(decoding: data, as: UTF8.self), file: config)
+                    next = try ProxyEngine(
+                        configuration: parsed,
+                        group: MultiThreadedEventLoopGroup.singleton,
+                        logger: logger
+                    )
+                } catch {
+                    logger.error(
+                        "reload refused; the running configuration stays in use",
+                        metadata: ["error": "\(error)"]
+                    )
+                    continue
+                }
+                let (readyStream, readySink) = AsyncStream<Void>.makeStream()
+                let replacement = Task {
+                    // Ends the stream if the new engine fails to start, so the wait below is bounded.
+                    defer { readySink.finish() }
+                    try await next.run { readySink.yield() }
+                }
+                var ready = false
+                for await _ in readyStream {
+                    ready = true
+                    break
+                }
+                guard ready else {
+                    logger.error("reload failed: the new configuration did not start; the running one stays")
+                    replacement.cancel()
+                    continue
+                }
+                logger.notice("reloaded: new listeners ready, the old engine drains")
+                let old = current
+                current = replacement
+                old.cancel()
             }
         }
     }
