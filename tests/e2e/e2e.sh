@@ -255,9 +255,38 @@ NFT
     expect "lb2 keeps the VIP" holder_is lb2
 }
 
+scenario_proxy_reload() {
+    local cfg=$LAB_DIR/proxy.cfg
+    mkdir -p "$LAB_DIR"
+    printf 'listen web 127.0.0.1:25100\n    server a 127.0.0.1:25101 check inter 200ms\n' >"$cfg"
+    ip netns exec "$(lab_ns n1)" "$PY" tests/e2e/backends.py 30 a=25101 b=25102 &
+    local backends=$!
+    disown "$backends"
+    ip netns exec "$(lab_ns n1)" "$LAB_BIN/failover-agent" proxy --config "$cfg" >"$LAB_DIR/proxy.log" 2>&1 &
+    local pid=$!
+    disown "$pid"
+    echo "$pid" >"$LAB_DIR/n1/agent.pid"
+    answer() { lab_exec n1 "$PY" -c "import socket; s=socket.create_connection(('127.0.0.1',25100),timeout=1); print(s.recv(10).decode())" 2>/dev/null; }
+    answers() { [ "$(answer)" = "$1" ]; }
+    expect "the engine serves through the TCP listener" lab_wait 3 answers a
+    sed -i 's/25101/25102/' "$cfg"
+    kill -HUP "$pid"
+    expect "after SIGHUP with a valid file, the new configuration serves" lab_wait 3 answers b
+    echo "bogus-keyword" >>"$cfg"
+    kill -HUP "$pid"
+    sleep 0.5
+    expect "an invalid file is refused and the running engine goes on" answers b
+    expect "the refusal names file, line and keyword" grep -q "reload refused.*proxy.cfg:3: 'bogus-keyword'" "$LAB_DIR/proxy.log"
+    "$LAB_BIN/failover-agent" proxy --check --config "$cfg" >"$LAB_DIR/out" 2>&1
+    expect "proxy --check exits 1 on it" test $? = 1
+    kill -TERM "$pid"
+    expect "SIGTERM stops the engine" lab_wait 12 sh -c "! kill -0 $pid 2>/dev/null || [ \"\$(ps -o stat= -p $pid | cut -c1)\" = Z ]"
+    kill "$backends" 2>/dev/null || true
+}
+
 scenario_systemd_notify() {
     local socket=$LAB_DIR/notify.sock log=$LAB_DIR/notify.log
-    lab_exec n1 "$PY" tests/e2e/notify-listener.py "$socket" "$log" 20 &
+    ip netns exec "$(lab_ns n1)" "$PY" tests/e2e/notify-listener.py "$socket" "$log" 20 &
     local listener=$!
     sleep 0.3
     NOTIFY_SOCKET=$socket WATCHDOG_USEC=1000000 ip netns exec "$(lab_ns n1)" "$LAB_BIN/failover-agent" run \
@@ -286,7 +315,7 @@ sys.exit(1 if pings else 0)"
 }
 
 all=(start_together planned_failover kill9 sigterm peer_restart one_link_down both_links_down vip_deleted
-    stale_vip neighbour forged flood control witness systemd_notify)
+    stale_vip neighbour forged flood control witness proxy_reload systemd_notify)
 selected=("$@")
 [ ${#selected[@]} -eq 0 ] && selected=("${all[@]}")
 install_packages iproute2 curl util-linux nftables python3 procps
