@@ -75,16 +75,13 @@ public struct AgentService: Service {
             driver: driver,
             announcements: announceSink,
             events: eventSink,
-            progress: progress,
             presence: presence,
-            clock: clock,
             logger: logger
         )
         let bootID = BootIdentity.next(stateFile: options.stateDirectory.map { "\($0)/boot-id" })
         let now = clock.now()
         progress.tickProcessed(at: now)
         progress.heartbeatSent(at: now)
-        progress.workerAlive(at: now)
         let peerAddresses = configuration.cluster.links.map { link in
             try? SocketAddress(ipAddress: link.peer.description, port: Int(configuration.cluster.port))
         }

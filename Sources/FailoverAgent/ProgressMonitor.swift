@@ -1,20 +1,18 @@
 import FailoverCore
 import Synchronization
 
-/// What the watchdog needs to prove the agent is alive: the main loop processed a tick, sent a heartbeat,
-/// and the helper tasks (VIP worker) answered, all recently. Written by the loop, read by the watchdog.
+/// What the watchdog needs to prove the agent is alive: the main loop processed a tick and sent a
+/// heartbeat, both recently. Written by the loop, read by the watchdog.
 final class ProgressMonitor: Sendable {
     struct Marks: Sendable {
         var tickProcessed = Instant.zero
         var heartbeatSent = Instant.zero
-        var workerAlive = Instant.zero
     }
 
     private let marks = Mutex(Marks())
 
     func tickProcessed(at now: Instant) { marks.withLock { $0.tickProcessed = now } }
     func heartbeatSent(at now: Instant) { marks.withLock { $0.heartbeatSent = now } }
-    func workerAlive(at now: Instant) { marks.withLock { $0.workerAlive = now } }
 
     /// Why the agent is not proven alive at `now` within `window`, or nil when it is.
     func problem(at now: Instant, window: Duration) -> String? {
@@ -24,9 +22,6 @@ final class ProgressMonitor: Sendable {
         }
         if now - current.heartbeatSent > window {
             return "no heartbeat sent for \((now - current.heartbeatSent).compactDescription)"
-        }
-        if now - current.workerAlive > window {
-            return "VIP worker silent for \((now - current.workerAlive).compactDescription)"
         }
         return nil
     }

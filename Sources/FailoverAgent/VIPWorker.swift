@@ -17,14 +17,11 @@ struct VIPWorker: Sendable {
     let driver: VIPDriver
     let announcements: AsyncStream<String>.Continuation
     let events: AsyncStream<AgentEvent>.Continuation
-    let progress: ProgressMonitor
     let presence: VIPPresence
-    let clock: AgentClock
     let logger: Logger
 
     func run(_ jobs: AsyncStream<VIPJob>) async {
         for await job in jobs {
-            progress.workerAlive(at: clock.now())
             switch job {
             case .claim(let operation):
                 let failure = await driver.claim()
@@ -74,7 +71,6 @@ struct VIPWorker: Sendable {
                     )
                 }
             }
-            progress.workerAlive(at: clock.now())
         }
     }
 }

@@ -17,8 +17,7 @@ struct Watchdog: Sendable {
         var complained = false
         while !Task.isCancelled {
             try? await Task.sleep(for: period)
-            // The worker is only required to answer when it had work; idle is alive.
-            if let problem = progress.problem(at: clock.now(), window: period), !problem.hasPrefix("VIP worker") {
+            if let problem = progress.problem(at: clock.now(), window: period) {
                 if !complained {
                     logger.critical(
                         "watchdog not pinged: the agent is not making progress",

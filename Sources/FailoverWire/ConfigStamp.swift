@@ -17,10 +17,5 @@ public struct ConfigStamp: Hashable, Sendable {
     }
 
     /// The first 12 hex digits of the hash, for status lines.
-    public var shortHash: String {
-        hash.prefix(6).map { byte in
-            let digits = Array("0123456789abcdef")
-            return String([digits[Int(byte >> 4)], digits[Int(byte & 0x0f)]])
-        }.joined()
-    }
+    public var shortHash: String { Hex.encode(hash.prefix(6)) }
 }
