@@ -157,13 +157,21 @@ lab_ctl() { local i=$1; shift; "$LAB_BIN/failoverctl" "$@" --socket "$LAB_DIR/n$
 lab_role() { lab_ctl "$1" status --json 2>/dev/null | "$PY" -c 'import json,sys; print(json.load(sys.stdin)["status"]["role"])' 2>/dev/null || echo down; }
 
 # Which node has the VIP on its interface: "lb1", "lb2", "both" or "none".
+# The two namespaces cannot be read in one atomic step, so "both" is only reported when lb1, then lb2,
+# then lb1 again all show the VIP: a node's hold is one unbroken interval, so lb1 held it the whole time,
+# including the moment lb2 was seen. Reading lb1 then lb2 once would call a clean handoff that happens
+# between the two reads an overlap.
+lab_vip_on() {
+    # No `grep -q` in a pipe: with pipefail, ip's SIGPIPE would make a match look like a miss.
+    case "$(ip -n "$(lab_ns "n$1")" -o addr show dev eth0 2>/dev/null)" in *" $VIP4/"*) return 0 ;; esac
+    return 1
+}
 lab_vip_holder() {
-    local holders=() i
-    for i in 1 2; do
-        # No `grep -q` in a pipe: with pipefail, ip's SIGPIPE would make a match look like a miss.
-        case "$(ip -n "$(lab_ns n$i)" -o addr show dev eth0 2>/dev/null)" in *" $VIP4/"*) holders+=("lb$i") ;; esac
-    done
-    case ${#holders[@]} in 0) echo none ;; 1) echo "${holders[0]}" ;; *) echo both ;; esac
+    local on1=0 on2=0
+    lab_vip_on 1 && on1=1
+    lab_vip_on 2 && on2=1
+    if [ $on1 = 1 ] && [ $on2 = 1 ] && ! lab_vip_on 1; then on1=0; fi
+    case $on1$on2 in 00) echo none ;; 10) echo lb1 ;; 01) echo lb2 ;; *) echo both ;; esac
 }
 
 # Waits (bounded) until the predicate command succeeds; returns 1 on timeout.
