@@ -316,7 +316,8 @@ struct ParserState {
             return
         }
         var values = Array(words.dropFirst(3))
-        if values.first == "-i" { values.removeFirst() }
+        let ignoreCase = values.first == "-i"
+        if ignoreCase { values.removeFirst() }
         guard !values.isEmpty else {
             error(number, "acl", "needs at least one value")
             return
@@ -326,7 +327,7 @@ struct ParserState {
                 error(number, "acl", "'\(value)' is not an address or ADDR/PREFIX")
             }
         }
-        section.acls.append(ACL(name: words[1], criterion: criterion, values: values))
+        section.acls.append(ACL(name: words[1], criterion: criterion, values: values, ignoreCase: ignoreCase))
     }
 
     private mutating func stats(_ words: [String], _ number: Int, _ section: inout ProxySection) {

@@ -114,6 +114,15 @@ public struct ACL: Hashable, Sendable {
     public var name: String
     public var criterion: Criterion
     public var values: [String]
+    /// `-i`: compare without regard to case.
+    public var ignoreCase: Bool
+
+    public init(name: String, criterion: Criterion, values: [String], ignoreCase: Bool = false) {
+        self.name = name
+        self.criterion = criterion
+        self.values = values
+        self.ignoreCase = ignoreCase
+    }
 }
 
 /// `timeout …`; nil where not set (the engine's defaults apply, docs/proxy-config.md).

@@ -14,16 +14,30 @@ final class BackendPool: Sendable {
         var currentWeight = 0
         var lastCheck = "not checked yet"
         var checked = false
+        /// When `up` last changed (or the engine started).
+        var lastChange = ContinuousClock.now
+        /// When the last check finished.
+        var lastCheckAt: ContinuousClock.Instant?
     }
 
     let backend: Backend
     let logger: Logger
     private let states: Mutex<[ServerState]>
+    /// Bytes and errors per server, by index.
+    let traffic: [TrafficCounters]
+    /// Requests or connections that found no server.
+    let unavailable = Atomic<Int>(0)
 
     init(backend: Backend, logger: Logger) {
         self.backend = backend
         self.logger = logger
         self.states = Mutex(Array(repeating: ServerState(), count: backend.servers.count))
+        self.traffic = backend.servers.map { _ in TrafficCounters() }
+    }
+
+    /// The index of the server whose `cookie` value is `value`.
+    func server(cookie value: String) -> Int? {
+        backend.servers.firstIndex { $0.cookie == value }
     }
 
     /// A snapshot for stats and tests.
@@ -38,9 +52,18 @@ final class BackendPool: Sendable {
 
     /// Chooses a server for a client, skipping `excluded` (servers already tried for this connection).
     /// Backup servers serve only while no other server is up. Returns the server's index.
-    func pick(client: String?, excluding excluded: Set<Int> = []) -> Int? {
+    /// A `preferred` server (a sticky cookie's) is chosen when it can serve; else the algorithm picks.
+    func pick(client: String?, excluding excluded: Set<Int> = [], preferred: Int? = nil) -> Int? {
         states.withLock { states in
             let servers = backend.servers
+            if let preferred, servers.indices.contains(preferred), !excluded.contains(preferred),
+                states[preferred].up, !servers[preferred].disabled,
+                servers[preferred].maxConnections.map({ states[preferred].active < $0 }) ?? true
+            {
+                states[preferred].active += 1
+                states[preferred].total += 1
+                return preferred
+            }
             func eligible(_ backup: Bool) -> [Int] {
                 servers.indices.filter { index in
                     let server = servers[index]
@@ -55,7 +78,10 @@ final class BackendPool: Sendable {
             {
                 candidates = eligible(true)
             }
-            guard !candidates.isEmpty else { return nil }
+            guard !candidates.isEmpty else {
+                unavailable.add(1, ordering: .relaxed)
+                return nil
+            }
             let chosen: Int
             switch backend.balance {
             case .roundrobin:
@@ -94,6 +120,7 @@ final class BackendPool: Sendable {
         let change: Bool? = states.withLock { states in
             var state = states[index]
             state.lastCheck = detail
+            state.lastCheckAt = .now
             defer { states[index] = state }
             if !state.checked {
                 // The first check decides at once, so the engine knows its farm before it says it is ready.
@@ -101,6 +128,7 @@ final class BackendPool: Sendable {
                 state.streak = 0
                 if state.up != ok {
                     state.up = ok
+                    state.lastChange = .now
                     return ok
                 }
                 return nil
@@ -112,6 +140,7 @@ final class BackendPool: Sendable {
             state.streak += 1
             if state.streak >= (ok ? server.rise : server.fall) {
                 state.up = ok
+                state.lastChange = .now
                 state.streak = 0
                 return ok
             }

@@ -1,7 +1,9 @@
 import Logging
 import NIOCore
+import NIOHTTP1
 import NIOPosix
 import ProxyConfig
+import Synchronization
 
 #if canImport(Glibc)
 import Glibc
@@ -12,29 +14,36 @@ public struct ProxyEngineError: Error, CustomStringConvertible {
     public let description: String
 }
 
-/// The embedded load balancer: binds every frontend, balances connections over the backends' healthy servers,
-/// and runs their health checks. TCP mode today; HTTP mode is the next step (docs/proxy-config.md).
+/// The embedded load balancer: binds every frontend, balances TCP connections or HTTP requests over the
+/// backends' healthy servers, runs their health checks and serves the stats page (docs/proxy-engine.md).
 public final class ProxyEngine: Sendable {
     let configuration: ProxyConfiguration
     let group: any EventLoopGroup
     let logger: Logger
     let pools: [String: BackendPool]
+    /// Per frontend, in file order.
+    let frontendCounters: [TrafficCounters]
+    let statsSource: StatsSource
+    let connections: UpstreamConnections
 
-    /// Creates an engine; refuses configurations it cannot serve yet, naming the frontend and line.
+    /// Creates an engine for a parsed configuration.
     public init(configuration: ProxyConfiguration, group: any EventLoopGroup, logger: Logger) throws {
-        for frontend in configuration.frontends where frontend.mode == .http {
-            throw ProxyEngineError(
-                description: "frontend '\(frontend.name)' (line \(frontend.line)) is mode http: the embedded engine "
-                    + "serves mode tcp so far; use mode tcp, or engine.kind = \"haproxy\""
-            )
-        }
         self.configuration = configuration
         self.group = group
         self.logger = logger
         var pools: [String: BackendPool] = [:]
         for backend in configuration.backends { pools[backend.name] = BackendPool(backend: backend, logger: logger) }
         self.pools = pools
+        frontendCounters = configuration.frontends.map { _ in TrafficCounters() }
+        statsSource = StatsSource(
+            frontends: Array(zip(configuration.frontends, frontendCounters)),
+            pools: configuration.backends.compactMap { pools[$0.name] }
+        )
+        connections = UpstreamConnections(group: group)
     }
+
+    /// The stats rows as CSV (HAProxy's `show stat` shape, documented columns).
+    public var statsCSV: String { StatsReporter.csv(statsSource.rows()) }
 
     /// The pool of a backend (for stats and tests).
     func pool(_ name: String) -> BackendPool? { pools[name] }
@@ -51,9 +60,9 @@ public final class ProxyEngine: Sendable {
     public func run(drain: Duration = .seconds(10), ready: @Sendable @escaping () -> Void = {}) async throws {
         var listeners: [any Channel] = []
         do {
-            for frontend in configuration.frontends {
+            for (index, frontend) in configuration.frontends.enumerated() {
                 for bind in frontend.binds {
-                    listeners.append(try await listen(frontend, bind))
+                    listeners.append(try await listen(frontend, bind, counters: frontendCounters[index]))
                 }
             }
         } catch {
@@ -106,12 +115,33 @@ public final class ProxyEngine: Sendable {
         }
     }
 
-    private func listen(_ frontend: Frontend, _ bind: BindAddress) async throws -> any Channel {
-        let backendName = frontend.defaultBackend
-        let pool = backendName.flatMap { pools[$0] }
-        let connectTimeout = pool?.backend.timeouts.connect ?? frontend.timeouts.connect ?? .seconds(5)
+    private func listen(
+        _ frontend: Frontend,
+        _ bind: BindAddress,
+        counters: TrafficCounters
+    ) async throws
+        -> any Channel
+    {
+        let router = RequestRouter(frontend: frontend)
+        let pools = self.pools
         let logger = self.logger
-        let group = self.group
+        let limit = frontend.maxConnections ?? configuration.maxConnections
+        let connectTimeout = frontend.timeouts.connect
+        var stats: StatsReporter?
+        if frontend.mode == .http,
+            let settings = frontend.stats ?? frontend.defaultBackend.flatMap({ pools[$0]?.backend.stats })
+        {
+            stats = StatsReporter(settings: settings, source: statsSource)
+        }
+        let site = HTTPSite(
+            frontend: frontend,
+            router: router,
+            pools: pools,
+            connections: connections,
+            counters: counters,
+            stats: stats,
+            logger: logger
+        )
         do {
             return try await ServerBootstrap(group: group)
                 .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
@@ -124,21 +154,45 @@ public final class ProxyEngine: Sendable {
                     value: 1
                 )
                 .serverChannelOption(.backlog, value: 1_024)
-                .childChannelOption(.autoRead, value: false)
+                .childChannelOption(.autoRead, value: frontend.mode == .http)
                 .childChannelOption(.allowRemoteHalfClosure, value: true)
                 .childChannelOption(.socketOption(.so_keepalive), value: 1)
+                .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
                 .childChannelInitializer { client in
                     client.eventLoop.makeCompletedFuture {
-                        guard let pool else {
+                        if let limit, counters.current.load(ordering: .relaxed) >= limit {
+                            counters.failed()
                             client.close(promise: nil)
                             return
                         }
-                        let source = client.remoteAddress?.ipAddress
+                        let operations = client.pipeline.syncOperations
+                        try operations.addHandler(ByteCountingHandler(counters: counters))
+                        if frontend.mode == .http {
+                            try operations.configureHTTPServerPipeline(
+                                withPipeliningAssistance: true,
+                                withErrorHandling: true,
+                                withOutboundHeaderValidation: true,
+                                withEncoderConfiguration: .init(),
+                                withDecoderLimitConfiguration: Self.decoderLimits
+                            )
+                            try operations.addHandler(
+                                HTTPFrontendHandler(site: site, clientAddress: client.remoteAddress)
+                            )
+                            return
+                        }
+                        counters.opened()
+                        client.closeFuture.whenComplete { _ in counters.closed() }
+                        let facts = RequestFacts(source: RequestRouter.rawBytes(client.remoteAddress))
+                        guard let pool = router.backend(for: facts).flatMap({ pools[$0] }) else {
+                            counters.failed()
+                            client.close(promise: nil)
+                            return
+                        }
                         Connector(
                             pool: pool,
                             client: client,
-                            source: source,
-                            connectTimeout: connectTimeout,
+                            source: client.remoteAddress?.ipAddress,
+                            connectTimeout: pool.backend.timeouts.connect ?? connectTimeout ?? .seconds(5),
                             logger: logger
                         )
                         .connect(tried: [])
@@ -151,6 +205,15 @@ public final class ProxyEngine: Sendable {
                 description: "frontend '\(frontend.name)' (line \(frontend.line)): cannot bind \(bind): \(error)"
             )
         }
+    }
+
+    /// Request heads larger than HAProxy's default buffer (16 KiB) are refused with 400, as HAProxy does.
+    static var decoderLimits: NIOHTTPDecoderLimitConfiguration {
+        var limits = NIOHTTPDecoderLimitConfiguration()
+        limits.maxHeaderListSize = 16_384
+        limits.maxHeaderFieldSize = 16_384
+        limits.maxHeaderFieldCount = 200
+        return limits
     }
 }
 
@@ -179,6 +242,12 @@ private struct Connector: Sendable {
             .connectTimeout(.milliseconds(milliseconds))
             .channelOption(.autoRead, value: false)
             .channelOption(.allowRemoteHalfClosure, value: true)
+            .channelOption(.socketOption(.tcp_nodelay), value: 1)
+            .channelInitializer { [counters = pool.traffic[index]] channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(ByteCountingHandler(counters: counters))
+                }
+            }
             .connect(host: server.address, port: server.port)
             .whenComplete { result in
                 switch result {
@@ -200,6 +269,7 @@ private struct Connector: Sendable {
                     }
                 case .failure(let error):
                     pool.release(index)
+                    pool.traffic[index].failed()
                     logger.info(
                         "connect to server failed; trying the next",
                         metadata: ["backend": "\(pool.backend.name)", "server": "\(server.name)", "error": "\(error)"]

@@ -126,15 +126,6 @@ struct ProxyEngineTests {
         #expect(try await ask(port: front) == "b")
         try await b.close()
     }
-
-    @Test("http mode is refused with the frontend and line until the HTTP engine lands")
-    func httpRefused() throws {
-        #expect(throws: ProxyEngineError.self) {
-            try engine(
-                "frontend f\n    mode http\n    bind 127.0.0.1:\(base)\n    default_backend b\nbackend b\n    mode http\n"
-            )
-        }
-    }
 }
 
 /// A backend that echoes what it reads and never closes first.

@@ -1,0 +1,534 @@
+import Logging
+import NIOCore
+import NIOHTTP1
+import NIOPosix
+import ProxyConfig
+import Synchronization
+
+/// One client connection of an HTTP frontend. NIO's server pipeline hands it one request at a time
+/// (pipelined requests wait); for each it routes (ACLs, sticky cookie, balance), borrows a keep-alive
+/// connection to the chosen server or opens one (retrying the next server on failure), streams the request
+/// body up and the response down with backpressure both ways, and answers 502/503/504 itself when no
+/// server can. Everything runs on the client's event loop; server connections are opened on it too.
+final class HTTPFrontendHandler: ChannelDuplexHandler {
+    typealias InboundIn = HTTPServerRequestPart
+    typealias OutboundIn = HTTPServerResponsePart
+    typealias OutboundOut = HTTPServerResponsePart
+
+    private enum Phase {
+        /// Between requests.
+        case idle
+        /// Routed; waiting for a connection to the server (request parts are buffered).
+        case connecting
+        /// Request and response flowing between client and server.
+        case forwarding
+        /// The engine answered itself (stats); the request's end is still to come.
+        case local
+        /// The connection is closing; everything else is dropped.
+        case closing
+    }
+
+    private let site: HTTPSite
+    private let clientAddress: String?
+    private let sourceBytes: [UInt8]?
+    private var context: ChannelHandlerContext!
+    private var phase = Phase.idle
+    private var servedRequests = 0
+    private var pendingRead = false
+    private var timer: Scheduled<Void>?
+
+    // The current exchange.
+    private var exchangeID = 0
+    private var requestHead = HTTPRequestHead(version: .http1_1, method: .GET, uri: "/")
+    private var upstreamHead = HTTPRequestHead(version: .http1_1, method: .GET, uri: "/")
+    private var pool: BackendPool?
+    private var server: Int?
+    private var tried: Set<Int> = []
+    private var buffered: [HTTPClientRequestPart] = []
+    private var upstream: UpstreamHandler?
+    private var reusedConnection = false
+    private var retriedFresh = false
+    private var continueSent = false
+    private var requestEnded = false
+    private var responseStarted = false
+    private var keepAlive = true
+    private var setCookie: String?
+    private var lastServerActivity = NIODeadline.now()
+    /// The last error the server connection reported (for the log and the error page).
+    var upstreamError: (any Error)?
+
+    init(site: HTTPSite, clientAddress: SocketAddress?) {
+        self.site = site
+        self.clientAddress = clientAddress?.ipAddress
+        self.sourceBytes = RequestRouter.rawBytes(clientAddress)
+    }
+
+    /// Whether the client can take more response bytes now.
+    var clientWritable: Bool { context?.channel.isWritable ?? false }
+
+    // MARK: - Client side
+
+    func handlerAdded(context: ChannelHandlerContext) { self.context = context }
+
+    func channelActive(context: ChannelHandlerContext) {
+        site.counters.opened()
+        armClientTimer(site.requestTimeout, firstRequest: true)
+        context.fireChannelActive()
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        site.counters.closed()
+        phase = .closing
+        timer?.cancel()
+        if let upstream {
+            // The client left mid-exchange: the server connection cannot be reused.
+            self.upstream = nil
+            upstream.exchange = nil
+            upstream.close()
+        }
+        releaseServer()
+        context.fireChannelInactive()
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        switch unwrapInboundIn(data) {
+        case .head(let head):
+            guard case .idle = phase else { return }
+            begin(head)
+        case .body(let buffer):
+            switch phase {
+            case .connecting: buffered.append(.body(.byteBuffer(buffer)))
+            case .forwarding: upstream?.send(.body(.byteBuffer(buffer)))
+            default: break
+            }
+        case .end(let trailers):
+            requestEnded = true
+            switch phase {
+            case .connecting:
+                buffered.append(.end(trailers))
+            case .forwarding:
+                upstream?.send(.end(trailers))
+                upstream?.flush()
+                lastServerActivity = .now()
+                armServerTimer()
+            case .local:
+                phase = .idle
+                armClientTimer(site.keepAliveTimeout, firstRequest: false)
+            default:
+                break
+            }
+        }
+    }
+
+    func channelReadComplete(context: ChannelHandlerContext) {
+        if case .forwarding = phase { upstream?.flush() }
+        context.fireChannelReadComplete()
+    }
+
+    func channelWritabilityChanged(context: ChannelHandlerContext) {
+        if context.channel.isWritable { upstream?.resumeReading() }
+        context.fireChannelWritabilityChanged()
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        // A malformed request was answered 400 by NIO's error handler just before us.
+        if error is HTTPParserError { site.counters.failed() }
+        context.close(promise: nil)
+    }
+
+    /// The client shut its sending side: between requests that ends the connection; after a complete request
+    /// the response is still sent (then the connection closes); in the middle of a request the request is lost.
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        guard let event = event as? ChannelEvent, case .inputClosed = event else {
+            context.fireUserInboundEventTriggered(event)
+            return
+        }
+        switch phase {
+        case .idle, .local:
+            phase = .closing
+            context.close(promise: nil)
+        case .connecting, .forwarding:
+            if requestEnded {
+                keepAlive = false
+            } else {
+                phase = .closing
+                context.close(promise: nil)
+            }
+        case .closing:
+            break
+        }
+    }
+
+    func read(context: ChannelHandlerContext) {
+        switch phase {
+        case .connecting:
+            pendingRead = true
+        case .forwarding where upstream.map({ !$0.isWritable }) ?? false:
+            pendingRead = true
+        default:
+            context.read()
+        }
+    }
+
+    private func readIfPending() {
+        if pendingRead {
+            pendingRead = false
+            context.read()
+        }
+    }
+
+    // MARK: - Starting an exchange
+
+    private func begin(_ head: HTTPRequestHead) {
+        timer?.cancel()
+        timer = nil
+        exchangeID += 1
+        site.counters.requests.add(1, ordering: .relaxed)
+        requestHead = head
+        requestEnded = false
+        responseStarted = false
+        reusedConnection = false
+        retriedFresh = false
+        continueSent = false
+        tried = []
+        buffered = []
+        setCookie = nil
+        upstreamError = nil
+        keepAlive = HTTPMessageRules.keepsAlive(head.version, head.headers)
+
+        if let (status, detail) = HTTPMessageRules.rejection(of: head) {
+            site.counters.failed()
+            respondLocally(status, detail: detail)
+            return
+        }
+        if let stats = site.stats, head.uri.hasPrefix(stats.settings.uri) {
+            serveStats(stats, head)
+            return
+        }
+        let path = head.uri.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false).first ?? ""
+        let facts = RequestFacts(path: path, host: head.headers["host"].first, source: sourceBytes)
+        guard let backendName = site.router.backend(for: facts), let pool = site.pools[backendName] else {
+            site.counters.failed()
+            respondLocally(.serviceUnavailable, detail: "No backend matches this request.")
+            return
+        }
+        self.pool = pool
+        var preferred: Int?
+        var presented: String?
+        if let cookie = pool.backend.cookie {
+            presented = HTTPMessageRules.cookie(cookie.name, in: head.headers)
+            preferred = presented.flatMap(pool.server(cookie:))
+        }
+        guard let index = pool.pick(client: clientAddress, preferred: preferred) else {
+            site.counters.failed()
+            respondLocally(.serviceUnavailable, detail: "No server is available to handle this request.")
+            return
+        }
+        server = index
+        upstreamHead = HTTPMessageRules.upstreamRequest(
+            head,
+            clientAddress: clientAddress,
+            forwardFor: site.frontend.forwardFor || pool.backend.forwardFor,
+            removeCookie: pool.backend.cookie.flatMap { $0.indirect ? $0.name : nil },
+            serverAuthority: BindAddress(
+                host: pool.backend.servers[index].address,
+                port: pool.backend.servers[index].port
+            )
+            .description
+        )
+        phase = .connecting
+        connect(index, preferIdle: true)
+    }
+
+    /// The sticky cookie to set when the chosen server is not the one the client presented.
+    private func stickyCookie(for index: Int) -> String? {
+        guard let pool, let cookie = pool.backend.cookie, cookie.insert,
+            let value = pool.backend.servers[index].cookie,
+            HTTPMessageRules.cookie(cookie.name, in: requestHead.headers) != value
+        else { return nil }
+        return "\(cookie.name)=\(value); path=/"
+    }
+
+    private func connect(_ index: Int, preferIdle: Bool) {
+        guard let pool else { return }
+        let key = UpstreamKey(backend: pool.backend.name, server: index)
+        let loop = context.eventLoop
+        if preferIdle, let idle = site.connections.take(key, on: loop) {
+            attach(idle, reused: true)
+            return
+        }
+        let server = pool.backend.servers[index]
+        let counters = pool.traffic[index]
+        let timeout = TimeAmount.of(pool.backend.timeouts.connect ?? site.frontend.timeouts.connect ?? .seconds(5))
+        let id = exchangeID
+        ClientBootstrap(group: loop)
+            .connectTimeout(timeout)
+            .channelOption(.socketOption(.tcp_nodelay), value: 1)
+            .channelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    let operations = channel.pipeline.syncOperations
+                    try operations.addHandler(ByteCountingHandler(counters: counters))
+                    try operations.addHTTPClientHandlers()
+                    try operations.addHandler(UpstreamHandler(key: key))
+                }
+            }
+            .connect(host: server.address, port: server.port)
+            .assumeIsolated()
+            .whenComplete { result in
+                switch result {
+                case .success(let channel):
+                    guard self.exchangeID == id, case .connecting = self.phase,
+                        let handler = try? channel.pipeline.syncOperations.handler(type: UpstreamHandler.self)
+                    else {
+                        channel.close(promise: nil)
+                        return
+                    }
+                    self.attach(handler, reused: false)
+                case .failure(let error):
+                    guard self.exchangeID == id, case .connecting = self.phase else { return }
+                    self.connectFailed(index, error)
+                }
+            }
+    }
+
+    private func connectFailed(_ index: Int, _ error: any Error) {
+        guard let pool else { return }
+        pool.traffic[index].failed()
+        releaseServer()
+        tried.insert(index)
+        site.logger.info(
+            "connect to server failed; trying the next",
+            metadata: [
+                "backend": "\(pool.backend.name)", "server": "\(pool.backend.servers[index].name)",
+                "error": "\(error)",
+            ]
+        )
+        if tried.count <= pool.backend.retries, let next = pool.pick(client: clientAddress, excluding: tried) {
+            server = next
+            connect(next, preferIdle: true)
+        } else {
+            site.counters.failed()
+            respondLocally(.serviceUnavailable, detail: "No server could be reached to handle this request.")
+        }
+    }
+
+    private func attach(_ handler: UpstreamHandler, reused: Bool) {
+        guard let server else { return }
+        upstream = handler
+        handler.exchange = self
+        reusedConnection = reused
+        phase = .forwarding
+        setCookie = stickyCookie(for: server)
+        if !requestEnded && !continueSent
+            && HTTPMessageRules.tokens(requestHead.headers["expect"]).contains("100-continue")
+        {
+            // The Expect header is not forwarded; the client learns here that it may send the body.
+            continueSent = true
+            context.writeAndFlush(
+                wrapOutboundOut(.head(HTTPResponseHead(version: requestHead.version, status: .continue))),
+                promise: nil
+            )
+        }
+        handler.send(.head(upstreamHead))
+        for part in buffered { handler.send(part) }
+        buffered = []
+        handler.flush()
+        lastServerActivity = .now()
+        if requestEnded { armServerTimer() }
+        if handler.isWritable { readIfPending() }
+    }
+
+    // MARK: - Server side (called by UpstreamHandler)
+
+    func upstream(_ handler: UpstreamHandler, received part: HTTPClientResponsePart) {
+        guard handler === upstream else { return }
+        lastServerActivity = .now()
+        switch part {
+        case .head(let head):
+            guard head.status.code >= 200 else { return }
+            responseStarted = true
+            if !HTTPMessageRules.serverKeepsAlive(head) { handler.reusable = false }
+            if !HTTPMessageRules.clientResponseFramed(head, requestVersion: requestHead.version) { keepAlive = false }
+            let response = HTTPMessageRules.clientResponse(
+                head,
+                requestVersion: requestHead.version,
+                keepAlive: keepAlive,
+                setCookie: setCookie,
+                nocache: pool?.backend.cookie?.nocache ?? false
+            )
+            context.write(wrapOutboundOut(.head(response)), promise: nil)
+        case .body(let buffer):
+            context.write(wrapOutboundOut(.body(.byteBuffer(buffer))), promise: nil)
+        case .end(let trailers):
+            finishExchange(handler, trailers)
+        }
+    }
+
+    func upstreamReadComplete() { context.flush() }
+
+    func upstreamBecameWritable() { readIfPending() }
+
+    private func finishExchange(_ handler: UpstreamHandler, _ trailers: HTTPHeaders?) {
+        timer?.cancel()
+        timer = nil
+        upstream = nil
+        handler.exchange = nil
+        releaseServer()
+        if requestEnded && handler.reusable && handler.isActive {
+            site.connections.park(handler, on: context.eventLoop)
+        } else {
+            handler.close()
+        }
+        // A request whose body is still coming cannot be followed by another on this connection.
+        let keep = keepAlive && requestEnded
+        servedRequests += 1
+        phase = keep ? .idle : .closing
+        // Set before writing the end: the pipeline handler may deliver the next request from inside the write.
+        if keep {
+            context.writeAndFlush(wrapOutboundOut(.end(trailers)), promise: nil)
+            if case .idle = phase { armClientTimer(site.keepAliveTimeout, firstRequest: false) }
+            readIfPending()
+        } else {
+            let channel = context.channel
+            context.writeAndFlush(wrapOutboundOut(.end(trailers))).whenComplete { _ in channel.close(promise: nil) }
+        }
+    }
+
+    func upstreamClosed(_ handler: UpstreamHandler) {
+        guard handler === upstream else { return }
+        upstream = nil
+        timer?.cancel()
+        timer = nil
+        guard let pool, let server else { return }
+        if responseStarted {
+            // Cut mid-response: the client cannot be told otherwise.
+            pool.traffic[server].failed()
+            releaseServer()
+            phase = .closing
+            context.close(promise: nil)
+            return
+        }
+        let hasBody = HTTPMessageRules.hasBody(requestHead)
+        if reusedConnection && !retriedFresh && !hasBody && requestEnded {
+            // A kept-alive connection the server closed just as it was reused: send again on a new one.
+            retriedFresh = true
+            phase = .connecting
+            buffered = [.end(nil)]
+            connect(server, preferIdle: false)
+            return
+        }
+        pool.traffic[server].failed()
+        releaseServer()
+        site.counters.failed()
+        site.logger.info(
+            "server closed the connection before answering",
+            metadata: [
+                "backend": "\(pool.backend.name)", "server": "\(pool.backend.servers[server].name)",
+                "error": "\(upstreamError.map { "\($0)" } ?? "none")",
+            ]
+        )
+        respondLocally(.badGateway, detail: "The server closed the connection without sending a response.")
+    }
+
+    // MARK: - Timers
+
+    private func armClientTimer(_ timeout: TimeAmount, firstRequest: Bool) {
+        timer?.cancel()
+        let id = exchangeID
+        timer = context.eventLoop.assumeIsolated().scheduleTask(in: timeout) {
+            guard self.exchangeID == id, case .idle = self.phase else { return }
+            if firstRequest {
+                self.respondLocally(.requestTimeout, detail: "The request did not arrive in time.")
+            } else {
+                self.phase = .closing
+                self.context.close(promise: nil)
+            }
+        }
+    }
+
+    private func armServerTimer() {
+        guard let pool else { return }
+        let limit = TimeAmount.of(pool.backend.timeouts.server ?? .seconds(60))
+        let id = exchangeID
+        timer?.cancel()
+        timer = context.eventLoop.assumeIsolated().scheduleTask(deadline: lastServerActivity + limit) {
+            guard self.exchangeID == id, case .forwarding = self.phase else { return }
+            if NIODeadline.now() < self.lastServerActivity + limit {
+                self.armServerTimer()
+                return
+            }
+            self.serverTimedOut()
+        }
+    }
+
+    private func serverTimedOut() {
+        guard let pool, let server else { return }
+        pool.traffic[server].failed()
+        let handler = upstream
+        upstream = nil
+        handler?.exchange = nil
+        handler?.close()
+        releaseServer()
+        if responseStarted {
+            phase = .closing
+            context.close(promise: nil)
+        } else {
+            site.counters.failed()
+            respondLocally(.gatewayTimeout, detail: "The server did not answer in time.")
+        }
+    }
+
+    // MARK: - Answers from the engine itself
+
+    private func releaseServer() {
+        if let pool, let server {
+            pool.release(server)
+            self.server = nil
+        }
+    }
+
+    /// Writes an error page and closes the connection.
+    private func respondLocally(_ status: HTTPResponseStatus, detail: String) {
+        phase = .closing
+        let (head, body) = HTTPErrorPage.response(
+            status,
+            detail: detail,
+            version: requestHead.version,
+            allocator: context.channel.allocator
+        )
+        let channel = context.channel
+        context.write(wrapOutboundOut(.head(head)), promise: nil)
+        if requestHead.method != .HEAD { context.write(wrapOutboundOut(.body(.byteBuffer(body))), promise: nil) }
+        context.writeAndFlush(wrapOutboundOut(.end(nil))).whenComplete { _ in channel.close(promise: nil) }
+    }
+
+    private func serveStats(_ stats: StatsReporter, _ head: HTTPRequestHead) {
+        guard head.method == .GET || head.method == .HEAD else {
+            respondLocally(.methodNotAllowed, detail: "The stats page answers GET and HEAD.")
+            return
+        }
+        let page = stats.page(for: head.uri)
+        var headers = HTTPHeaders()
+        headers.add(name: "content-type", value: page.contentType)
+        headers.add(name: "cache-control", value: "no-cache")
+        if let refresh = page.refreshSeconds { headers.add(name: "refresh", value: "\(refresh)") }
+        let body = context.channel.allocator.buffer(string: page.body)
+        headers.add(name: "content-length", value: "\(body.readableBytes)")
+        if !keepAlive { headers.add(name: "connection", value: "close") }
+        let version: HTTPVersion = head.version.minor == 0 ? .http1_0 : .http1_1
+        if keepAlive && head.version.minor == 0 { headers.add(name: "connection", value: "keep-alive") }
+        context.write(
+            wrapOutboundOut(.head(HTTPResponseHead(version: version, status: .ok, headers: headers))),
+            promise: nil
+        )
+        if head.method != .HEAD { context.write(wrapOutboundOut(.body(.byteBuffer(body))), promise: nil) }
+        if keepAlive {
+            phase = .local
+            context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
+        } else {
+            phase = .closing
+            let channel = context.channel
+            context.writeAndFlush(wrapOutboundOut(.end(nil))).whenComplete { _ in channel.close(promise: nil) }
+        }
+    }
+}

@@ -1,0 +1,62 @@
+import NIOCore
+
+/// Idle keep-alive connections to the servers, kept per event loop so an exchange reuses a connection of
+/// its own loop without locks. A parked connection leaves the list when it closes or after `idleTimeout`;
+/// at most `perServer` wait per server and loop.
+final class UpstreamConnections: Sendable {
+    /// The idle connections of one event loop.
+    final class Idle {
+        var connections: [UpstreamKey: [UpstreamHandler]] = [:]
+    }
+
+    private let perLoop: [ObjectIdentifier: NIOLoopBoundBox<Idle?>]
+    let idleTimeout: TimeAmount
+    let perServer: Int
+
+    init(group: any EventLoopGroup, idleTimeout: TimeAmount = .seconds(30), perServer: Int = 128) {
+        var perLoop: [ObjectIdentifier: NIOLoopBoundBox<Idle?>] = [:]
+        for loop in group.makeIterator() {
+            perLoop[ObjectIdentifier(loop)] = NIOLoopBoundBox.makeEmptyBox(valueType: Idle.self, eventLoop: loop)
+        }
+        self.perLoop = perLoop
+        self.idleTimeout = idleTimeout
+        self.perServer = perServer
+    }
+
+    private func idle(_ loop: any EventLoop) -> Idle? {
+        guard let box = perLoop[ObjectIdentifier(loop)] else { return nil }
+        if let idle = box.value { return idle }
+        let idle = Idle()
+        box.value = idle
+        return idle
+    }
+
+    /// An idle connection to `key` on `loop`, most recently used first (the least likely to have been
+    /// closed by the server).
+    func take(_ key: UpstreamKey, on loop: any EventLoop) -> UpstreamHandler? {
+        guard let idle = idle(loop) else { return nil }
+        while let handler = idle.connections[key]?.popLast() {
+            handler.onParkedClose = nil
+            handler.idleTimer?.cancel()
+            handler.idleTimer = nil
+            if handler.isActive && handler.reusable { return handler }
+        }
+        return nil
+    }
+
+    /// Keeps a connection for the next exchange on `loop`; closes it when there is no room.
+    func park(_ handler: UpstreamHandler, on loop: any EventLoop) {
+        guard let idle = idle(loop), (idle.connections[handler.key]?.count ?? 0) < perServer else {
+            handler.close()
+            return
+        }
+        idle.connections[handler.key, default: []].append(handler)
+        let key = handler.key
+        handler.onParkedClose = { [unowned idle, unowned handler] in
+            idle.connections[key]?.removeAll { $0 === handler }
+        }
+        handler.idleTimer = loop.assumeIsolated().scheduleTask(in: idleTimeout) { [weak handler] in
+            handler?.close()
+        }
+    }
+}

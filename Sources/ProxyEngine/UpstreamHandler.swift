@@ -1,0 +1,98 @@
+import NIOCore
+import NIOHTTP1
+
+/// The engine's end of one keep-alive connection to a server. It carries one exchange at a time for an
+/// `HTTPFrontendHandler` (attached), and waits in `UpstreamConnections` between exchanges (parked).
+/// Reads from the server pause while the client cannot take more (backpressure).
+final class UpstreamHandler: ChannelDuplexHandler {
+    typealias InboundIn = HTTPClientResponsePart
+    typealias OutboundIn = HTTPClientRequestPart
+    typealias OutboundOut = HTTPClientRequestPart
+
+    /// Which server this connection goes to.
+    let key: UpstreamKey
+    /// The exchange using the connection; nil while parked.
+    var exchange: HTTPFrontendHandler?
+    /// False once the connection must not carry another request.
+    var reusable = true
+    /// Called once when a parked connection closes (removes it from the idle list).
+    var onParkedClose: (() -> Void)?
+    /// Closes a parked connection after the idle timeout.
+    var idleTimer: Scheduled<Void>?
+    private var context: ChannelHandlerContext?
+    private var pendingRead = false
+
+    init(key: UpstreamKey) { self.key = key }
+
+    var isActive: Bool { context?.channel.isActive ?? false }
+    var isWritable: Bool { context?.channel.isWritable ?? false }
+
+    func handlerAdded(context: ChannelHandlerContext) { self.context = context }
+    func handlerRemoved(context: ChannelHandlerContext) { self.context = nil }
+
+    /// Writes a request part (flushed by `flush`).
+    func send(_ part: HTTPClientRequestPart) { context?.write(wrapOutboundOut(part), promise: nil) }
+    func flush() { context?.flush() }
+    func close() {
+        reusable = false
+        context?.close(promise: nil)
+    }
+
+    /// Reads again if a read waited for the client to drain.
+    func resumeReading() {
+        if pendingRead {
+            pendingRead = false
+            context?.read()
+        }
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        guard let exchange else {
+            // A server that talks while no request is outstanding cannot be trusted with the next one.
+            close()
+            return
+        }
+        exchange.upstream(self, received: unwrapInboundIn(data))
+    }
+
+    func channelReadComplete(context: ChannelHandlerContext) { exchange?.upstreamReadComplete() }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        reusable = false
+        idleTimer?.cancel()
+        idleTimer = nil
+        if let onParkedClose {
+            self.onParkedClose = nil
+            onParkedClose()
+        }
+        if let exchange {
+            self.exchange = nil
+            exchange.upstreamClosed(self)
+        }
+        context.fireChannelInactive()
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        exchange?.upstreamError = error
+        close()
+    }
+
+    func channelWritabilityChanged(context: ChannelHandlerContext) {
+        if context.channel.isWritable { exchange?.upstreamBecameWritable() }
+        context.fireChannelWritabilityChanged()
+    }
+
+    func read(context: ChannelHandlerContext) {
+        if let exchange, !exchange.clientWritable {
+            pendingRead = true
+        } else {
+            context.read()
+        }
+    }
+}
+
+/// A server of a backend: the key of its idle connections.
+struct UpstreamKey: Hashable, Sendable {
+    var backend: String
+    var server: Int
+}
