@@ -347,6 +347,7 @@ final class HTTPFrontendHandler: ChannelDuplexHandler {
         case .head(let head):
             guard head.status.code >= 200 else { return }
             responseStarted = true
+            if site.draining.isSet { keepAlive = false }
             if !HTTPMessageRules.serverKeepsAlive(head) { handler.reusable = false }
             if !HTTPMessageRules.clientResponseFramed(head, requestVersion: requestHead.version) { keepAlive = false }
             let response = HTTPMessageRules.clientResponse(
@@ -434,6 +435,8 @@ final class HTTPFrontendHandler: ChannelDuplexHandler {
 
     private func armClientTimer(_ timeout: TimeAmount, firstRequest: Bool) {
         timer?.cancel()
+        // A draining engine does not keep idle clients long.
+        let timeout = site.draining.isSet ? min(timeout, .seconds(1)) : timeout
         let id = exchangeID
         timer = context.eventLoop.assumeIsolated().scheduleTask(in: timeout) {
             guard self.exchangeID == id, case .idle = self.phase else { return }
@@ -507,6 +510,7 @@ final class HTTPFrontendHandler: ChannelDuplexHandler {
             respondLocally(.methodNotAllowed, detail: "The stats page answers GET and HEAD.")
             return
         }
+        if site.draining.isSet { keepAlive = false }
         let page = stats.page(for: head.uri)
         var headers = HTTPHeaders()
         headers.add(name: "content-type", value: page.contentType)

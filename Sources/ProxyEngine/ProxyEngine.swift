@@ -25,10 +25,22 @@ public final class ProxyEngine: Sendable {
     let frontendCounters: [TrafficCounters]
     let statsSource: StatsSource
     let connections: UpstreamConnections
+    let sockets: ListeningSockets
+    /// Whether the engine made its own sockets (and so closes them when it stops).
+    let ownsSockets: Bool
+    let draining = DrainFlag()
 
-    /// Creates an engine for a parsed configuration.
-    public init(configuration: ProxyConfiguration, group: any EventLoopGroup, logger: Logger) throws {
+    /// Creates an engine for a parsed configuration. Engines that replace one another on reload share
+    /// `sockets`, so they accept from the same listening sockets.
+    public init(
+        configuration: ProxyConfiguration,
+        group: any EventLoopGroup,
+        logger: Logger,
+        sockets: ListeningSockets? = nil
+    ) throws {
         self.configuration = configuration
+        self.sockets = sockets ?? ListeningSockets()
+        self.ownsSockets = sockets == nil
         self.group = group
         self.logger = logger
         var pools: [String: BackendPool] = [:]
@@ -42,15 +54,20 @@ public final class ProxyEngine: Sendable {
         connections = UpstreamConnections(group: group)
     }
 
+    /// Every address the configuration listens on.
+    public var bindAddresses: Set<BindAddress> { Set(configuration.frontends.flatMap(\.binds)) }
+
     /// The stats rows as CSV (HAProxy's `show stat` shape, documented columns).
     public var statsCSV: String { StatsReporter.csv(statsSource.rows()) }
 
     /// The pool of a backend (for stats and tests).
     func pool(_ name: String) -> BackendPool? { pools[name] }
 
-    /// Connections open through the engine right now.
+    /// Client connections open on the engine, and requests or connections open to servers, right now.
     public var activeConnections: Int {
-        pools.values.reduce(0) { total, pool in total + pool.snapshot.reduce(0) { $0 + $1.active } }
+        let clients = frontendCounters.reduce(0) { $0 + $1.current.load(ordering: .relaxed) }
+        let servers = pools.values.reduce(0) { total, pool in total + pool.snapshot.reduce(0) { $0 + $1.active } }
+        return max(clients, servers)
     }
 
     /// Binds every frontend, then serves and checks until cancelled. `ready` is called once every listener is
@@ -67,6 +84,7 @@ public final class ProxyEngine: Sendable {
             }
         } catch {
             for channel in listeners { try? await channel.close() }
+            if ownsSockets { sockets.keep(only: []) }
             throw error
         }
         logger.notice("listening", metadata: ["listeners": "\(listeners.count)"])
@@ -86,7 +104,9 @@ public final class ProxyEngine: Sendable {
             while !Task.isCancelled { try? await Task.sleep(for: .seconds(3_600)) }
             tasks.cancelAll()
         }
+        draining.set()
         for channel in listeners { try? await channel.close() }
+        if ownsSockets { sockets.keep(only: []) }
         let deadline = ContinuousClock.now + drain
         let open = activeConnections
         if open > 0 { logger.notice("draining", metadata: ["connections": "\(open)", "timeout": "\(drain)"]) }
@@ -140,20 +160,12 @@ public final class ProxyEngine: Sendable {
             connections: connections,
             counters: counters,
             stats: stats,
+            draining: draining,
             logger: logger
         )
         do {
+            let descriptor = try sockets.descriptor(for: bind)
             return try await ServerBootstrap(group: group)
-                .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
-                // A reloaded engine binds the same addresses while the old one drains.
-                .serverChannelOption(
-                    ChannelOptions.Types.SocketOption(
-                        level: SocketOptionLevel(SOL_SOCKET),
-                        name: SocketOptionName(SO_REUSEPORT)
-                    ),
-                    value: 1
-                )
-                .serverChannelOption(.backlog, value: 1_024)
                 .childChannelOption(.autoRead, value: frontend.mode == .http)
                 .childChannelOption(.allowRemoteHalfClosure, value: true)
                 .childChannelOption(.socketOption(.so_keepalive), value: 1)
@@ -198,8 +210,10 @@ public final class ProxyEngine: Sendable {
                         .connect(tried: [])
                     }
                 }
-                .bind(host: bind.host, port: bind.port)
+                .withBoundSocket(descriptor)
                 .get()
+        } catch let error as ProxyEngineError {
+            throw ProxyEngineError(description: "frontend '\(frontend.name)' (line \(frontend.line)): \(error)")
         } catch {
             throw ProxyEngineError(
                 description: "frontend '\(frontend.name)' (line \(frontend.line)): cannot bind \(bind): \(error)"

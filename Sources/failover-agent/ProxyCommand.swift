@@ -39,11 +39,13 @@ extension FailoverAgentCommand {
             }
             for warning in parsed.warnings { print("warning: \(warning)") }
             let engine: ProxyEngine
+            let sockets = ListeningSockets()
             do {
                 engine = try ProxyEngine(
                     configuration: parsed,
                     group: MultiThreadedEventLoopGroup.singleton,
-                    logger: logger
+                    logger: logger,
+                    sockets: sockets
                 )
             } catch {
                 print("\(config): \(error)")
@@ -55,13 +57,13 @@ extension FailoverAgentCommand {
                 )
                 return
             }
-            try await serve(first: engine, logger: logger)
+            try await serve(first: engine, sockets: sockets, logger: logger)
         }
 
         /// Serves until SIGTERM/SIGINT; on SIGHUP re-reads the file: an invalid one is refused (the running engine
-        /// goes on), a valid one starts a new engine on the same addresses (SO_REUSEPORT) and, once it is
-        /// ready, the old one stops accepting and drains.
-        private func serve(first: ProxyEngine, logger: Logger) async throws {
+        /// goes on), a valid one starts a new engine that accepts from the same listening sockets (no queued
+        /// connection is lost) and, once it is ready, the old one stops accepting and drains.
+        private func serve(first: ProxyEngine, sockets: ListeningSockets, logger: Logger) async throws {
             var current = Task {
                 try await first.run { logger.notice("ready: every listener bound, first checks done") }
             }
@@ -70,6 +72,8 @@ extension FailoverAgentCommand {
                 guard signal == .sighup else {
                     logger.notice("stopping: draining open connections", metadata: ["signal": "\(signal)"])
                     current.cancel()
+                    // New connections are refused from now on (the peer takes the VIP); open ones drain.
+                    sockets.keep(only: [])
                     _ = try? await current.value
                     return
                 }
@@ -86,7 +90,8 @@ extension FailoverAgentCommand {
                     next = try ProxyEngine(
                         configuration: parsed,
                         group: MultiThreadedEventLoopGroup.singleton,
-                        logger: logger
+                        logger: logger,
+                        sockets: sockets
                     )
                 } catch {
                     logger.error(
@@ -115,6 +120,12 @@ extension FailoverAgentCommand {
                 let old = current
                 current = replacement
                 old.cancel()
+                // Addresses the new configuration dropped close once the old engine has drained.
+                let keep = next.bindAddresses
+                Task {
+                    _ = try? await old.value
+                    sockets.keep(only: keep)
+                }
             }
         }
     }

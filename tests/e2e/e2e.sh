@@ -284,6 +284,87 @@ scenario_proxy_reload() {
     kill "$backends" 2>/dev/null || true
 }
 
+# The HTTP engine with real nginx servers: round robin, reloads under load without a failed request, and a
+# client that does not read a large response (memory stays bounded: backpressure).
+scenario_proxy_http() {
+    local dir=$LAB_DIR/http cfg=$LAB_DIR/http/proxy.cfg
+    mkdir -p "$dir"
+    truncate -s 256M "$dir/big"
+    cat >"$dir/nginx.conf" <<NGINX
+daemon off;
+worker_processes 1;
+pid $dir/nginx.pid;
+error_log $dir/nginx-error.log;
+events { worker_connections 1024; }
+http {
+    access_log off;
+    client_body_temp_path $dir/tmp; proxy_temp_path $dir/tmp; fastcgi_temp_path $dir/tmp;
+    uwsgi_temp_path $dir/tmp; scgi_temp_path $dir/tmp;
+    server { listen 127.0.0.1:25201; location / { return 200 "a"; } location = /big { alias $dir/big; } }
+    server { listen 127.0.0.1:25202; location / { return 200 "b"; } }
+}
+NGINX
+    write_cfg() {
+        cat >"$cfg" <<CFG
+defaults
+    mode http
+    timeout connect 1s
+    timeout server 10s
+frontend web
+    bind 127.0.0.1:25200
+    default_backend farm
+    stats enable
+    stats uri /stats
+backend farm
+    balance roundrobin
+    option httpchk GET /
+    server a 127.0.0.1:25201 check inter 200ms weight $1
+    server b 127.0.0.1:25202 check inter 200ms
+CFG
+    }
+    write_cfg 1
+    ip netns exec "$(lab_ns n1)" /usr/sbin/nginx -c "$dir/nginx.conf" >/dev/null 2>&1 &
+    echo $! >"$LAB_DIR/n2/http.pid"
+    ip netns exec "$(lab_ns n1)" "$LAB_BIN/failover-agent" proxy --config "$cfg" >"$LAB_DIR/proxy.log" 2>&1 &
+    local pid=$!
+    disown "$pid"
+    echo "$pid" >"$LAB_DIR/n1/agent.pid"
+    get() { lab_exec n1 curl -s --max-time 2 "http://127.0.0.1:25200$1"; }
+    both_answer() { [ "$(get /)$(get /)" = ab ] || [ "$(get /)$(get /)" = ba ]; }
+    expect "HTTP round robin over two nginx servers" lab_wait 5 both_answer
+    lab_exec n1 wrk -t1 -c20 -d4s http://127.0.0.1:25200/ >"$dir/wrk.txt" 2>&1 &
+    local load=$!
+    for weight in 2 3 1; do
+        sleep 1
+        write_cfg "$weight"
+        kill -HUP "$pid"
+    done
+    wait "$load"
+    expect "three reloads during 4 s of load (wrk, 20 connections)" test "$(grep -c "reloaded: new listeners ready" "$LAB_DIR/proxy.log")" = 3
+    expect "and not one request failed" sh -c "grep -q 'requests in' '$dir/wrk.txt' && ! grep -qE 'Socket errors|Non-2xx' '$dir/wrk.txt'"
+    [ "$failed" = 0 ] || sed 's/^/    /' "$dir/wrk.txt"
+    rss() { awk '/^VmRSS/ {print $2}' "/proc/$pid/status"; }
+    local before; before=$(rss)
+    lab_exec n1 "$PY" -c "
+import socket, time
+s = socket.create_connection(('127.0.0.1', 25200))
+s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+s.sendall(b'GET /big HTTP/1.1\\r\\nHost: t\\r\\n\\r\\n')
+s.recv(1024)
+time.sleep(4)
+" &
+    local reader=$!
+    sleep 3
+    local during; during=$(rss)
+    kill "$reader" 2>/dev/null; wait "$reader" 2>/dev/null
+    echo "    RSS before $before KiB, with a client not reading a 256 MiB response: $during KiB"
+    expect "a client that does not read a 256 MiB response costs under 16 MiB" test $((during - before)) -lt 16384
+    local csv; csv=$(get "/stats;csv")
+    expect "the stats page lists both servers UP" test "$(grep -c ',server,http,UP,' <<<"$csv")" = 2
+    kill -TERM "$pid"
+    expect "SIGTERM stops the engine" lab_wait 12 sh -c "! kill -0 $pid 2>/dev/null || [ \"\$(ps -o stat= -p $pid | cut -c1)\" = Z ]"
+}
+
 scenario_systemd_notify() {
     local socket=$LAB_DIR/notify.sock log=$LAB_DIR/notify.log
     ip netns exec "$(lab_ns n1)" "$PY" tests/e2e/notify-listener.py "$socket" "$log" 20 &
@@ -315,10 +396,10 @@ sys.exit(1 if pings else 0)"
 }
 
 all=(start_together planned_failover kill9 sigterm peer_restart one_link_down both_links_down vip_deleted
-    stale_vip neighbour forged flood control witness proxy_reload systemd_notify)
+    stale_vip neighbour forged flood control witness proxy_reload proxy_http systemd_notify)
 selected=("$@")
 [ ${#selected[@]} -eq 0 ] && selected=("${all[@]}")
-install_packages iproute2 curl util-linux nftables python3 procps
+install_packages iproute2 curl util-linux nftables python3 procps nginx-light wrk
 if [ ! -x "$LAB_BIN/failover-agent" ] || [ ! -x "$LAB_BIN/failoverctl" ]; then
     require_swift
     install_packages pkg-config libsystemd-dev
