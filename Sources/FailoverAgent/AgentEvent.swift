@@ -22,6 +22,8 @@ enum AgentEvent: Sendable {
     case reload(reply: (@Sendable (ControlReply) -> Void)?)
     /// The witness answered or not.
     case witness(Bool)
+    /// The engine supervisor's view of the local engine changed.
+    case engine(EngineReport)
 }
 
 /// Who is on the other end of a control connection.

@@ -102,6 +102,21 @@ extension AgentLoop {
             : "reloaded the keys (\(keyring.signing.fingerprint)); changes to \(pending.joined(separator: ", ")) "
                 + "take effect at the next restart (systemctl restart failover-agent on the backup first)"
         logger.notice("\(message)")
-        reply?(ControlReply(ok: true, message: message))
+        guard let engineCommands else {
+            reply?(ControlReply(ok: true, message: message))
+            return
+        }
+        // The engine's config is checked by the engine itself, then reloaded gracefully; never a role change.
+        engineCommands.yield(
+            .reload { ok, engineMessage in
+                reply?(
+                    ControlReply(
+                        ok: ok,
+                        message: "\(message)\n\(engineMessage)",
+                        error: ok ? nil : .invalidConfiguration
+                    )
+                )
+            }
+        )
     }
 }

@@ -24,7 +24,7 @@ extension AgentLoop {
         }
         let addresses = configuration.vips.map { "\($0.address)" }.joined(separator: ",")
         parts.append("vip \(addresses) \(election.vip == .held ? "held" : election.vip.rawValue)")
-        parts.append(election.engineReady ? "engine ready" : "engine not ready")
+        parts.append("engine \(engineReport.state.rawValue)")
         return parts.joined(separator: " · ")
     }
 
@@ -75,7 +75,7 @@ extension AgentLoop {
             vipState: election.vip.rawValue,
             vips: configuration.vips.map { "\($0.address)/\($0.prefixLength) dev \($0.interface)" },
             vipHolder: holder,
-            engine: election.engineReady ? "ready (not supervised yet)" : "not ready",
+            engine: engineReport.summary,
             witness: witness,
             configGeneration: election.configStamp.generation,
             configHash: election.configStamp.shortHash,

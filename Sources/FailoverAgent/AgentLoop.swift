@@ -35,10 +35,12 @@ struct AgentLoop {
     var shutdownDeadline: Instant?
     var lastReconcile = Instant.zero
     var lastStatusLine = Instant.zero
+    var engineReport = EngineReport(state: .starting, kind: "", restarts: 0, detail: "supervisor starting")
+    var engineCommands: AsyncStream<EngineCommand>.Continuation?
+    var hooks: HookRunner?
 
     /// Processes events until the election says shutdown is complete (or its deadline passes).
     mutating func run(_ events: AsyncStream<AgentEvent>) async {
-        apply(election.step(.engine(ready: true), at: clock.now()))
         for await event in events {
             handle(event)
             if stopped { break }
@@ -73,6 +75,14 @@ struct AgentLoop {
             reload(reply: reply)
         case .witness(let reachable):
             apply(election.step(.witness(reachable: reachable), at: now))
+        case .engine(let report):
+            guard report != engineReport else { return }
+            if report.state != engineReport.state {
+                let level: Logger.Level = report.ready ? .notice : .warning
+                logger.log(level: level, "engine \(report.state.rawValue)", metadata: ["engine": "\(report.summary)"])
+            }
+            engineReport = report
+            apply(election.step(.engine(ready: report.ready), at: now))
         }
     }
 
@@ -174,6 +184,7 @@ struct AgentLoop {
     private mutating func statusChanged(_ transition: Transition, now: Instant) {
         metrics.term.record(Double(election.term))
         if transition.from != transition.to {
+            hooks?.roleChanged(transition, vips: configuration.vips.map { "\($0.address)/\($0.prefixLength)" })
             metrics.transitions.increment()
             metrics.role(transition.to)
             logger.notice(

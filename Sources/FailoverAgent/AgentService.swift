@@ -146,7 +146,24 @@ public struct AgentService: Service {
             logger: logger
         )
         loop.budget = budget
+        let (engineCommands, engineCommandSink) = AsyncStream<EngineCommand>.makeStream()
+        loop.engineCommands = engineCommandSink
+        // The engine's notify socket lives beside the control socket (the runtime directory).
+        let runtimeDirectory = configuration.controlSocket.split(separator: "/").dropLast().joined(separator: "/")
+        let supervisor = EngineSupervisor(
+            engine: configuration.engine,
+            notifyPath: "/\(runtimeDirectory)/engine-notify.sock",
+            group: group,
+            events: eventSink,
+            logger: logger
+        )
+        let (hookQueue, hookSink) = AsyncStream<[String: String]>.makeStream()
+        let hooks = HookRunner(hooks: configuration.hooks, node: configuration.node.name.value, queue: hookSink)
+        loop.hooks = hooks
+        let hookTimeout = configuration.hooks.timeout
         await withTaskGroup(of: Void.self) { tasks in
+            tasks.addTask { await supervisor.run(commands: engineCommands) }
+            tasks.addTask { await HookRunner.run(hookQueue, timeout: hookTimeout, logger: logger) }
             tasks.addTask { await worker.run(jobs) }
             tasks.addTask {
                 for await reason in announcements { await announcer.burst(reason: reason) }
@@ -179,10 +196,26 @@ public struct AgentService: Service {
             // it, even when the handoff ran out of time).
             jobSink.finish()
             announceSink.finish()
+            engineCommandSink.finish()
+            hookSink.finish()
             tasks.cancelAll()
         }
         if let failure = await driver.release() {
             logger.error("could not remove the VIP on exit", metadata: ["error": "\(failure)"])
+        }
+        if let onStop = configuration.hooks.onStop {
+            await HookRunner.runOne(
+                hooks.environment(
+                    path: onStop,
+                    role: "stopped",
+                    previous: "\(loop.election.role)",
+                    reason: "agent stopped",
+                    term: loop.election.term,
+                    vips: configuration.vips.map { "\($0.address)/\($0.prefixLength)" }
+                ),
+                timeout: hookTimeout,
+                logger: logger
+            )
         }
         try? await controlChannel.close()
         try? await metricsChannel?.close()

@@ -40,6 +40,7 @@ extension AgentConfiguration {
         let vips = parseVIPs(root, &reader)
         let witness = parseWitness(root, &reader)
         let engine = parseEngine(root, &reader)
+        let hooks = parseHooks(root, &reader)
         let control = reader.table(root, "control", key: "control")
         var controlSocket = Defaults.controlSocket
         if let path = reader.string(control, "socket", key: "control.socket") {
@@ -65,7 +66,7 @@ extension AgentConfiguration {
         reader.reportUnknownKeys(
             root,
             prefix: "",
-            known: ["node", "cluster", "vip", "witness", "engine", "control", "metrics"]
+            known: ["node", "cluster", "vip", "witness", "engine", "hooks", "control", "metrics"]
         )
         guard let node, let cluster, let engine else { return nil }
         return AgentConfiguration(
@@ -74,6 +75,7 @@ extension AgentConfiguration {
             vips: vips,
             witness: witness,
             engine: engine,
+            hooks: hooks,
             controlSocket: controlSocket,
             metricsListen: metricsListen
         )
@@ -302,7 +304,13 @@ extension AgentConfiguration {
     private static func parseEngine(_ root: TOMLTable, _ reader: inout TOMLReader) -> Engine? {
         let table = reader.table(root, "engine", key: "engine")
         defer {
-            if let table { reader.reportUnknownKeys(table, prefix: "engine", known: ["kind", "config", "sync_files"]) }
+            if let table {
+                reader.reportUnknownKeys(
+                    table,
+                    prefix: "engine",
+                    known: ["kind", "config", "sync_files", "binary", "probe", "ready_timeout", "grace"]
+                )
+            }
         }
         var kind = EngineKind.embedded
         if let text = reader.string(table, "kind", key: "engine.kind") {
@@ -321,6 +329,57 @@ extension AgentConfiguration {
         if !syncFiles.isEmpty && config == nil {
             reader.issue("engine.sync_files", "needs engine.config: side files are synced with the engine's config")
         }
-        return Engine(kind: kind, config: config, syncFiles: syncFiles)
+        let binary = reader.string(table, "binary", key: "engine.binary")
+        if let binary, !binary.hasPrefix("/") { reader.issue("engine.binary", "must be an absolute path") }
+        var probe: Endpoint?
+        if let text = reader.string(table, "probe", key: "engine.probe") {
+            probe = Endpoint(text)
+            if probe?.port == nil {
+                reader.issue("engine.probe", "must be ADDR:PORT of a listener, like \"127.0.0.1:80\"")
+                probe = nil
+            }
+        }
+        let readyTimeout = reader.duration(table, "ready_timeout", key: "engine.ready_timeout") ?? Defaults.engineReadyTimeout
+        if readyTimeout < .milliseconds(100) { reader.issue("engine.ready_timeout", "must be at least 100ms") }
+        let grace = reader.duration(table, "grace", key: "engine.grace") ?? Defaults.engineGrace
+        if grace < .zero { reader.issue("engine.grace", "must not be negative") }
+        return Engine(
+            kind: kind,
+            config: config,
+            syncFiles: syncFiles,
+            binary: binary,
+            probe: probe,
+            readyTimeout: readyTimeout,
+            grace: grace
+        )
+    }
+
+    private static func parseHooks(_ root: TOMLTable, _ reader: inout TOMLReader) -> Hooks {
+        let table = reader.table(root, "hooks", key: "hooks")
+        defer {
+            if let table {
+                reader.reportUnknownKeys(
+                    table,
+                    prefix: "hooks",
+                    known: ["on_primary", "on_backup", "on_fault", "on_stop", "timeout"]
+                )
+            }
+        }
+        func path(_ name: String) -> String? {
+            guard let path = reader.string(table, name, key: "hooks.\(name)") else { return nil }
+            if !path.hasPrefix("/") { reader.issue("hooks.\(name)", "must be an absolute path to an executable") }
+            return path
+        }
+        var hooks = Hooks(
+            onPrimary: path("on_primary"),
+            onBackup: path("on_backup"),
+            onFault: path("on_fault"),
+            onStop: path("on_stop")
+        )
+        if let timeout = reader.duration(table, "timeout", key: "hooks.timeout") {
+            if timeout < .milliseconds(100) { reader.issue("hooks.timeout", "must be at least 100ms") }
+            hooks.timeout = timeout
+        }
+        return hooks
     }
 }

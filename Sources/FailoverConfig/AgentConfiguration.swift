@@ -50,8 +50,41 @@ public struct AgentConfiguration: Sendable {
     /// `[engine]`: the proxy engine and the files synced from primary to backup.
     public struct Engine: Sendable {
         public var kind: EngineKind
+        /// The engine's configuration; nil: no engine is supervised (the agent only moves the VIP).
         public var config: String?
         public var syncFiles: [String]
+        /// The executable: `haproxy` for kind haproxy (default /usr/sbin/haproxy); the agent's own for embedded.
+        public var binary: String?
+        /// What the liveness probe connects to; nil: the first wildcard or loopback `bind` of the config.
+        public var probe: Endpoint?
+        /// How long a started engine has to say it is ready before it is restarted.
+        public var readyTimeout: Duration
+        /// How long a primary waits for its engine to be ready again before it hands over or goes to fault.
+        public var grace: Duration
+    }
+
+    /// `[hooks]`: executables run on role changes, never delaying a claim or a release.
+    public struct Hooks: Sendable {
+        public var onPrimary: String?
+        public var onBackup: String?
+        public var onFault: String?
+        public var onStop: String?
+        /// A hook still running after this is killed.
+        public var timeout: Duration
+
+        public init(
+            onPrimary: String? = nil,
+            onBackup: String? = nil,
+            onFault: String? = nil,
+            onStop: String? = nil,
+            timeout: Duration = Defaults.hookTimeout
+        ) {
+            self.onPrimary = onPrimary
+            self.onBackup = onBackup
+            self.onFault = onFault
+            self.onStop = onStop
+            self.timeout = timeout
+        }
     }
 
     public var node: Node
@@ -59,6 +92,7 @@ public struct AgentConfiguration: Sendable {
     public var vips: [VIP]
     public var witness: Witness?
     public var engine: Engine
+    public var hooks: Hooks
     /// `[control] socket`: the operator socket.
     public var controlSocket: String
     /// `[metrics] listen`: the Prometheus endpoint, nil when disabled.
@@ -75,7 +109,8 @@ public struct AgentConfiguration: Sendable {
             deadInterval: cluster.deadInterval,
             linkCount: cluster.links.count,
             witnessConfigured: witness != nil,
-            handoffTimeout: cluster.handoffTimeout
+            handoffTimeout: cluster.handoffTimeout,
+            engineGracePeriod: engine.grace
         )
     }
 
@@ -91,5 +126,9 @@ public struct AgentConfiguration: Sendable {
         public static let witnessTimeout = Duration.milliseconds(300)
         public static let controlSocket = "/run/failover-agent/control.sock"
         public static let metricsListen = "127.0.0.1:9101"
+        public static let haproxyBinary = "/usr/sbin/haproxy"
+        public static let engineReadyTimeout = Duration.seconds(10)
+        public static let engineGrace = Duration.seconds(3)
+        public static let hookTimeout = Duration.seconds(10)
     }
 }

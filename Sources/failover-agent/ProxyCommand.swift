@@ -5,6 +5,7 @@ import Logging
 import NIOPosix
 import ProxyConfig
 import ProxyEngine
+import SystemdNotify
 import UnixSignals
 
 extension FailoverAgentCommand {
@@ -64,13 +65,19 @@ extension FailoverAgentCommand {
         /// goes on), a valid one starts a new engine that accepts from the same listening sockets (no queued
         /// connection is lost) and, once it is ready, the old one stops accepting and drains.
         private func serve(first: ProxyEngine, sockets: ListeningSockets, logger: Logger) async throws {
+            // READY=1 / RELOADING=1 / STOPPING=1 go to NOTIFY_SOCKET: systemd's, or the supervising agent's.
+            let notifier = SystemdNotifier()
             var current = Task {
-                try await first.run { logger.notice("ready: every listener bound, first checks done") }
+                try await first.run {
+                    logger.notice("ready: every listener bound, first checks done")
+                    _ = notifier.ready(status: "serving")
+                }
             }
             let signals = await UnixSignalsSequence(trapping: .sigterm, .sigint, .sighup)
             for await signal in signals {
                 guard signal == .sighup else {
                     logger.notice("stopping: draining open connections", metadata: ["signal": "\(signal)"])
+                    _ = notifier.stopping(status: "draining")
                     current.cancel()
                     // New connections are refused from now on (the peer takes the VIP); open ones drain.
                     sockets.keep(only: [])
@@ -117,6 +124,7 @@ extension FailoverAgentCommand {
                     continue
                 }
                 logger.notice("reloaded: new listeners ready, the old engine drains")
+                _ = notifier.ready(status: "serving (reloaded)")
                 let old = current
                 current = replacement
                 old.cancel()

@@ -350,3 +350,15 @@ struct ElectionTests {
         #expect(pair.nodes[1]!.history.allSatisfy { !$0.reason.isEmpty })
     }
 }
+
+@Suite("Restart backoff")
+struct RestartBackoffTests {
+    @Test("doubles after quick failures up to the cap, and starts over after a stable run")
+    func backoff() {
+        var backoff = RestartBackoff(initial: .milliseconds(500), maximum: .seconds(4), stablePeriod: .seconds(60))
+        let quick = (0..<6).map { _ in backoff.delay(afterRunOf: .seconds(1)) }
+        #expect(quick == [.milliseconds(500), .seconds(1), .seconds(2), .seconds(4), .seconds(4), .seconds(4)])
+        #expect(backoff.delay(afterRunOf: .seconds(61)) == .milliseconds(500))
+        #expect(backoff.delay(afterRunOf: .seconds(1)) == .seconds(1))
+    }
+}

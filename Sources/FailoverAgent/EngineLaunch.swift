@@ -1,0 +1,85 @@
+import FailoverConfig
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// How to run, check, reload and stop one kind of engine.
+struct EngineLaunch: Sendable {
+    var kind: AgentConfiguration.EngineKind
+    var binary: String
+    var config: String
+    /// Starts the engine in the foreground; it reports readiness with sd_notify on `NOTIFY_SOCKET`.
+    var arguments: [String]
+    /// Validates the config and exits 0 or 1 with the problems.
+    var checkArguments: [String]
+    /// Makes the running engine reload its config gracefully.
+    var reloadSignal: CInt
+    /// Asks the engine to stop after draining.
+    var stopSignal: CInt
+
+    init(engine: AgentConfiguration.Engine, config: String) {
+        kind = engine.kind
+        self.config = config
+        switch engine.kind {
+        case .embedded:
+            binary = engine.binary ?? Self.ownExecutable()
+            arguments = ["proxy", "--config", config]
+            checkArguments = ["proxy", "--check", "--config", config]
+            reloadSignal = SIGHUP
+            stopSignal = SIGTERM
+        case .haproxy:
+            binary = engine.binary ?? AgentConfiguration.Defaults.haproxyBinary
+            // -Ws: master-worker with sd_notify; SIGUSR2 to the master reloads, SIGUSR1 stops softly.
+            arguments = ["-Ws", "-f", config]
+            checkArguments = ["-c", "-q", "-f", config]
+            reloadSignal = SIGUSR2
+            stopSignal = SIGUSR1
+        }
+    }
+
+    /// This program's path (the embedded engine is `failover-agent proxy`).
+    static func ownExecutable() -> String {
+        var buffer = [CChar](repeating: 0, count: 4_096)
+        let length = readlink("/proc/self/exe", &buffer, buffer.count - 1)
+        guard length > 0 else { return "/usr/sbin/failover-agent" }
+        return String(decoding: buffer[0..<length].map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
+
+    /// The listener the liveness probe connects to when `engine.probe` is not set: the first `bind` (or
+    /// `listen NAME ADDR`) on every address or on loopback, probed on loopback. A bind on one specific
+    /// address (the VIP, say) is not probed by default: on the backup it would reach the primary.
+    static func defaultProbe(configText: String) -> Endpoint? {
+        for line in configText.split(separator: "\n") {
+            let words = line.split(whereSeparator: { $0 == " " || $0 == "\t" })
+            guard let first = words.first, !first.hasPrefix("#") else { continue }
+            var addresses: [Substring] = []
+            if first == "bind", words.count >= 2 { addresses = words[1].split(separator: ",") }
+            if first == "listen", words.count >= 3 { addresses = words[2].split(separator: ",") }
+            for address in addresses {
+                guard let colon = address.lastIndex(of: ":"), let port = UInt16(address[address.index(after: colon)...])
+                else { continue }
+                let host = address[..<colon].trimmingCharacters(in: "[]")
+                let probeHost: String
+                switch host {
+                case "", "*", "0.0.0.0", "ipv4@", "ipv4@0.0.0.0": probeHost = "127.0.0.1"
+                case "::", "[::]", "ipv6@::": probeHost = "::1"
+                default:
+                    guard host.hasPrefix("127.") || host == "::1" else { continue }
+                    probeHost = String(host)
+                }
+                if let address = IPAddress(probeHost) { return Endpoint(address: address, port: port) }
+            }
+        }
+        return nil
+    }
+}
+
+extension Substring {
+    fileprivate func trimmingCharacters(in set: String) -> Substring {
+        var text = self
+        while let first = text.first, set.contains(first) { text = text.dropFirst() }
+        while let last = text.last, set.contains(last) { text = text.dropLast() }
+        return text
+    }
+}

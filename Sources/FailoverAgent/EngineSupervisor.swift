@@ -1,0 +1,321 @@
+import FailoverConfig
+import FailoverCore
+import Foundation
+import Logging
+import NIOCore
+import Subprocess
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+#if canImport(System)
+import System
+#else
+import SystemPackage
+#endif
+
+/// A request to the supervisor from the main loop.
+enum EngineCommand: Sendable {
+    /// Validate the engine's config, then make the running engine reload it; the answer is the outcome.
+    case reload(reply: @Sendable (Bool, String) -> Void)
+}
+
+/// Owns the proxy engine's process on this node (both roles: the backup's engine is warm). Starts it with
+/// `NOTIFY_SOCKET` set to the agent's own notify socket, waits for `READY=1` (at most `engine.ready_timeout`),
+/// probes one listener every second once ready (three misses in a row: the engine hangs), and restarts it on
+/// exit, on a missed deadline or on a hang, with `RestartBackoff`. Every change goes to the main loop as an
+/// `EngineReport`; the election decides what it means for the VIP. When the agent stops (after the VIP is
+/// released) the engine is asked to stop, then killed after 10 s.
+struct EngineSupervisor: Sendable {
+    let engine: AgentConfiguration.Engine
+    let notifyPath: String
+    let group: any EventLoopGroup
+    let events: AsyncStream<AgentEvent>.Continuation
+    let logger: Logger
+
+    private enum Event: Sendable {
+        case started(Int32)
+        case exited(String)
+        case notify(String)
+        case probe(Bool)
+        case tick
+        case command(EngineCommand)
+    }
+
+    func run(commands: AsyncStream<EngineCommand>) async {
+        guard let config = engine.config else {
+            events.yield(
+                .engine(EngineReport(state: .unsupervised, kind: "none", restarts: 0, detail: "no engine.config"))
+            )
+            for await command in commands {
+                if case .reload(let reply) = command { reply(true, "no engine is supervised") }
+            }
+            return
+        }
+        let launch = EngineLaunch(engine: engine, config: config)
+        var probeTarget = engine.probe
+        if probeTarget == nil, let data = FileManager.default.contents(atPath: config) {
+            probeTarget = EngineLaunch.defaultProbe(configText: String(decoding: data, as: UTF8.self))
+        }
+        if probeTarget == nil {
+            logger.warning(
+                "the engine's listeners are not probed: no bind on every address or loopback",
+                metadata: ["fix": "set engine.probe = \"ADDR:PORT\" of a listener reachable on this node"]
+            )
+        }
+        let (stream, sink) = AsyncStream<Event>.makeStream()
+        let (notes, noteSink) = AsyncStream<String>.makeStream()
+        let notifyChannel: (any Channel)?
+        do {
+            notifyChannel = try await EngineNotifyListener(path: notifyPath, group: group).start(noteSink)
+        } catch {
+            logger.error(
+                "cannot open the engine's notify socket; readiness is taken from the probe alone",
+                metadata: ["path": "\(notifyPath)", "error": "\(error)"]
+            )
+            notifyChannel = nil
+        }
+        await withDiscardingTaskGroup { tasks in
+            tasks.addTask {
+                for await note in notes { sink.yield(.notify(note)) }
+            }
+            tasks.addTask {
+                for await command in commands { sink.yield(.command(command)) }
+            }
+            tasks.addTask {
+                while !Task.isCancelled {
+                    try? await Task.sleep(for: .milliseconds(250))
+                    sink.yield(.tick)
+                }
+            }
+            var machine = Machine(
+                launch: launch,
+                readyTimeout: engine.readyTimeout,
+                probeTarget: probeTarget,
+                usesNotify: notifyChannel != nil
+            )
+            report(machine.report)
+            tasks.addTask { await spawn(launch, sink) }
+            loop: for await event in stream {
+                if Task.isCancelled { break loop }
+                switch event {
+                case .started(let pid):
+                    machine.started(pid)
+                case .exited(let why):
+                    let delay = machine.exited(why)
+                    logger.error(
+                        "engine exited; restarting",
+                        metadata: ["why": "\(why)", "in": "\(delay.compactDescription)", "restarts": "\(machine.restarts)"]
+                    )
+                case .notify(let note):
+                    for line in note.split(separator: "\n") where machine.notified(String(line)) {
+                        logger.notice("engine ready", metadata: ["pid": "\(machine.pid ?? 0)"])
+                    }
+                case .probe(let ok):
+                    if let failure = machine.probed(ok) {
+                        logger.error("engine not answering; killing it to restart", metadata: ["why": "\(failure)"])
+                        kill(machine.pid ?? 0, SIGKILL)
+                    }
+                case .tick:
+                    switch machine.ticked() {
+                    case .none:
+                        break
+                    case .start:
+                        tasks.addTask { await spawn(launch, sink) }
+                    case .kill(let why):
+                        logger.error("engine not ready in time; killing it to restart", metadata: ["why": "\(why)"])
+                        if let pid = machine.pid { kill(pid, SIGKILL) }
+                    case .probe:
+                        if let target = probeTarget {
+                            tasks.addTask {
+                                let ok = await EngineProbe(
+                                    host: target.address.description,
+                                    port: Int(target.port ?? 0),
+                                    group: group
+                                ).attempt(timeout: .seconds(1))
+                                sink.yield(.probe(ok))
+                            }
+                        }
+                    }
+                case .command(.reload(let reply)):
+                    let pid = machine.pid
+                    tasks.addTask {
+                        let (ok, message) = await reload(launch, pid: pid)
+                        reply(ok, message)
+                    }
+                }
+                report(machine.report)
+            }
+            sink.finish()
+            noteSink.finish()
+            tasks.cancelAll()
+        }
+        try? await notifyChannel?.close()
+        unlink(notifyPath)
+    }
+
+    private func report(_ report: EngineReport) {
+        events.yield(.engine(report))
+    }
+
+    /// Runs the engine until it exits; cancellation (the agent stopping) asks it to stop, then kills it.
+    private func spawn(_ launch: EngineLaunch, _ sink: AsyncStream<Event>.Continuation) async {
+        var options = PlatformOptions()
+        options.teardownSequence = [.send(signal: .init(rawValue: launch.stopSignal), allowedDurationToNextStep: .seconds(10))]
+        let inherited = FileDescriptor(rawValue: 2)
+        do {
+            let result = try await Subprocess.run(
+                .path(FilePath(launch.binary)),
+                arguments: Arguments(launch.arguments),
+                environment: .inherit.updating(["NOTIFY_SOCKET": notifyPath]),
+                platformOptions: options,
+                input: .none,
+                output: .fileDescriptor(inherited, closeAfterSpawningProcess: false),
+                error: .fileDescriptor(inherited, closeAfterSpawningProcess: false)
+            ) { execution in
+                sink.yield(.started(execution.processIdentifier.value))
+            }
+            sink.yield(.exited(Self.describe(result.terminationStatus)))
+        } catch {
+            sink.yield(.exited("could not start \(launch.binary): \(error)"))
+        }
+    }
+
+    /// Validates the config with the engine's own check, then signals the running engine.
+    private func reload(_ launch: EngineLaunch, pid: Int32?) async -> (Bool, String) {
+        do {
+            let check = try await Subprocess.run(
+                .path(FilePath(launch.binary)),
+                arguments: Arguments(launch.checkArguments),
+                output: .string(limit: 1 << 16),
+                error: .string(limit: 1 << 16)
+            )
+            guard check.terminationStatus.isSuccess else {
+                let text = (check.standardOutput + check.standardError).trimmingTrailingNewlines()
+                logger.error("engine reload refused: the config does not pass the check", metadata: ["output": "\(text)"])
+                return (false, "engine config refused, the running engine keeps the old one:\n\(text)")
+            }
+        } catch {
+            return (false, "could not run the engine's check \(launch.binary): \(error)")
+        }
+        guard let pid else { return (true, "engine config valid; the engine is not running, it starts with it") }
+        kill(pid, launch.reloadSignal)
+        logger.notice("engine reloading", metadata: ["pid": "\(pid)"])
+        return (true, "engine config valid; the engine reloads it gracefully")
+    }
+
+    static func describe(_ status: TerminationStatus) -> String {
+        switch status {
+        case .exited(let code): return "exited with status \(code)"
+        case .signaled(let signal): return "killed by signal \(signal)"
+        }
+    }
+}
+
+extension EngineSupervisor {
+    /// The supervisor's decisions, separate from its I/O.
+    struct Machine {
+        enum TickAction {
+            case none
+            case start
+            case kill(String)
+            case probe
+        }
+
+        let launch: EngineLaunch
+        let readyTimeout: Duration
+        let probeTarget: Endpoint?
+        let usesNotify: Bool
+        var state = EngineReport.State.starting
+        var pid: Int32?
+        var restarts = 0
+        var lastExit: String?
+        var detail = "starting"
+        var startedAt = ContinuousClock.now
+        var restartAt: ContinuousClock.Instant?
+        var lastProbe = ContinuousClock.now
+        var probeFailures = 0
+        var backoff = RestartBackoff()
+
+        var report: EngineReport {
+            EngineReport(
+                state: state,
+                kind: launch.kind.rawValue,
+                pid: pid,
+                restarts: restarts,
+                lastExit: lastExit,
+                detail: detail
+            )
+        }
+
+        mutating func started(_ pid: Int32) {
+            self.pid = pid
+            state = .starting
+            detail = "waiting for READY=1"
+            startedAt = .now
+            probeFailures = 0
+        }
+
+        mutating func exited(_ why: String) -> Duration {
+            let ranFor = ContinuousClock.now - startedAt
+            pid = nil
+            restarts += 1
+            lastExit = why
+            state = .restarting
+            let delay = backoff.delay(afterRunOf: ranFor)
+            restartAt = .now + delay
+            detail = "restarting in \(delay.compactDescription)"
+            return delay
+        }
+
+        /// Whether `line` made the engine ready.
+        mutating func notified(_ line: String) -> Bool {
+            guard line == "READY=1", state == .starting, pid != nil else { return false }
+            state = .ready
+            detail = ""
+            lastProbe = .now
+            return true
+        }
+
+        /// A probe result; the reason when the engine counts as hung.
+        mutating func probed(_ ok: Bool) -> String? {
+            guard state == .ready else { return nil }
+            if ok {
+                probeFailures = 0
+                return nil
+            }
+            probeFailures += 1
+            guard probeFailures >= 3, let target = probeTarget else { return nil }
+            state = .restarting
+            detail = "no answer on \(target) three times in a row"
+            return detail
+        }
+
+        mutating func ticked() -> TickAction {
+            let now = ContinuousClock.now
+            switch state {
+            case .restarting where pid == nil:
+                guard let at = restartAt, now >= at else { return .none }
+                restartAt = nil
+                state = .starting
+                detail = "starting"
+                startedAt = now
+                return .start
+            case .starting where pid != nil && now - startedAt >= readyTimeout:
+                if !usesNotify, probeTarget != nil {
+                    // No notify socket: readiness comes from the first successful probe.
+                    return .probe
+                }
+                state = .restarting
+                detail = "no READY=1 within \(readyTimeout.compactDescription)"
+                return .kill(detail)
+            case .ready where now - lastProbe >= .seconds(1):
+                lastProbe = now
+                return probeTarget == nil ? .none : .probe
+            default:
+                return .none
+            }
+        }
+    }
+}
