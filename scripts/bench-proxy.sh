@@ -251,7 +251,7 @@ proc_hwm() {
     for pid in "${pids[@]}"; do
         [ -r "/proc/$pid/status" ] || continue
         while read -r key value rest; do
-            [ "$key" = "VmHWM:" ] && HWM_KIB=$((HWM_KIB + value))
+            if [ "$key" = "VmHWM:" ]; then HWM_KIB=$((HWM_KIB + value)); fi
         done <"/proc/$pid/status"
     done
 }

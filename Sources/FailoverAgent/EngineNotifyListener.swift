@@ -8,37 +8,63 @@ import Glibc
 
 /// The agent's own sd_notify socket for the engine it supervises: the engine gets `NOTIFY_SOCKET` pointing
 /// here and says `READY=1`, `RELOADING=1`, `STOPPING=1` as it would to systemd (HAProxy does with `-Ws`,
-/// `failover-agent proxy` does too).
-struct EngineNotifyListener {
+/// `failover-agent proxy` does too). A non-blocking Unix datagram socket read every 50 ms: the messages
+/// are few, and the engine's readiness is not latency-critical to the millisecond.
+final class EngineNotifyListener: Sendable {
     let path: String
-    let group: any EventLoopGroup
+    private let descriptor: CInt
 
-    /// Binds the socket; every datagram's text goes to `messages`.
-    func start(_ messages: AsyncStream<String>.Continuation) async throws -> any Channel {
+    /// Binds the socket (replacing a stale one at `path`).
+    init(path: String) throws {
+        self.path = path
         unlink(path)
-        return try await DatagramBootstrap(group: group)
-            .channelInitializer { channel in
-                channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHandler(NotifyHandler(messages: messages))
-                }
+        let descriptor = socket(AF_UNIX, CInt(SOCK_DGRAM.rawValue) | CInt(SOCK_NONBLOCK.rawValue) | CInt(SOCK_CLOEXEC.rawValue), 0)
+        guard descriptor >= 0 else { throw NotifySocketError(description: "socket: \(String(cString: strerror(errno)))") }
+        var address = sockaddr_un()
+        address.sun_family = sa_family_t(AF_UNIX)
+        let bytes = Array(path.utf8)
+        guard bytes.count < MemoryLayout.size(ofValue: address.sun_path) else {
+            close(descriptor)
+            throw NotifySocketError(description: "path too long for a Unix socket: \(path)")
+        }
+        withUnsafeMutableBytes(of: &address.sun_path) { buffer in
+            for (index, byte) in bytes.enumerated() { buffer[index] = byte }
+        }
+        let bound = withUnsafePointer(to: &address) { pointer in
+            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                bind(descriptor, $0, socklen_t(MemoryLayout<sockaddr_un>.size))
             }
-            .bind(unixDomainSocketPath: path)
-            .get()
+        }
+        guard bound == 0 else {
+            let reason = String(cString: strerror(errno))
+            close(descriptor)
+            throw NotifySocketError(description: "bind \(path): \(reason)")
+        }
+        self.descriptor = descriptor
+    }
+
+    deinit {
+        close(descriptor)
+        unlink(path)
+    }
+
+    /// Reads datagrams until cancelled; each one's text goes to `messages`.
+    func run(_ messages: AsyncStream<String>.Continuation) async {
+        var buffer = [UInt8](repeating: 0, count: 4_096)
+        while !Task.isCancelled {
+            while true {
+                let count = recv(descriptor, &buffer, buffer.count, 0)
+                guard count > 0 else { break }
+                messages.yield(String(decoding: buffer[0..<count], as: UTF8.self))
+            }
+            try? await Task.sleep(for: .milliseconds(50))
+        }
     }
 }
 
-private final class NotifyHandler: ChannelInboundHandler, Sendable {
-    typealias InboundIn = AddressedEnvelope<ByteBuffer>
-    let messages: AsyncStream<String>.Continuation
-
-    init(messages: AsyncStream<String>.Continuation) { self.messages = messages }
-
-    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        var envelope = unwrapInboundIn(data)
-        if let text = envelope.data.readString(length: min(envelope.data.readableBytes, 4_096)) {
-            messages.yield(text)
-        }
-    }
+/// The notify socket could not be opened.
+struct NotifySocketError: Error, CustomStringConvertible {
+    let description: String
 }
 
 /// One TCP connect to the engine's listener, within `timeout`.

@@ -66,17 +66,18 @@ struct EngineSupervisor: Sendable {
         }
         let (stream, sink) = AsyncStream<Event>.makeStream()
         let (notes, noteSink) = AsyncStream<String>.makeStream()
-        let notifyChannel: (any Channel)?
+        let listener: EngineNotifyListener?
         do {
-            notifyChannel = try await EngineNotifyListener(path: notifyPath, group: group).start(noteSink)
+            listener = try EngineNotifyListener(path: notifyPath)
         } catch {
             logger.error(
                 "cannot open the engine's notify socket; readiness is taken from the probe alone",
                 metadata: ["path": "\(notifyPath)", "error": "\(error)"]
             )
-            notifyChannel = nil
+            listener = nil
         }
         await withDiscardingTaskGroup { tasks in
+            if let listener { tasks.addTask { await listener.run(noteSink) } }
             tasks.addTask {
                 for await note in notes { sink.yield(.notify(note)) }
             }
@@ -93,7 +94,7 @@ struct EngineSupervisor: Sendable {
                 launch: launch,
                 readyTimeout: engine.readyTimeout,
                 probeTarget: probeTarget,
-                usesNotify: notifyChannel != nil
+                usesNotify: listener != nil
             )
             report(machine.report)
             tasks.addTask { await spawn(launch, sink) }
@@ -124,7 +125,7 @@ struct EngineSupervisor: Sendable {
                     case .start:
                         tasks.addTask { await spawn(launch, sink) }
                     case .kill(let why):
-                        logger.error("engine not ready in time; killing it to restart", metadata: ["why": "\(why)"])
+                        logger.error("engine not serving; killing it to restart", metadata: ["why": "\(why)"])
                         if let pid = machine.pid { kill(pid, SIGKILL) }
                     case .probe:
                         if let target = probeTarget {
@@ -151,8 +152,6 @@ struct EngineSupervisor: Sendable {
             noteSink.finish()
             tasks.cancelAll()
         }
-        try? await notifyChannel?.close()
-        unlink(notifyPath)
     }
 
     private func report(_ report: EngineReport) {
@@ -237,6 +236,9 @@ extension EngineSupervisor {
         var lastProbe = ContinuousClock.now
         var probeFailures = 0
         var backoff = RestartBackoff()
+        /// The engine's last `WATCHDOG=1`; once an engine pings, silence for `watchdogLimit` means it hangs.
+        var lastWatchdog: ContinuousClock.Instant?
+        let watchdogLimit = Duration.seconds(3)
 
         var report: EngineReport {
             EngineReport(
@@ -255,6 +257,7 @@ extension EngineSupervisor {
             detail = "waiting for READY=1"
             startedAt = .now
             probeFailures = 0
+            lastWatchdog = nil
         }
 
         mutating func exited(_ why: String) -> Duration {
@@ -271,6 +274,7 @@ extension EngineSupervisor {
 
         /// Whether `line` made the engine ready.
         mutating func notified(_ line: String) -> Bool {
+            if line == "WATCHDOG=1" && pid != nil { lastWatchdog = .now }
             guard line == "READY=1", state == .starting, pid != nil else { return false }
             state = .ready
             detail = ""
@@ -280,6 +284,13 @@ extension EngineSupervisor {
 
         /// A probe result; the reason when the engine counts as hung.
         mutating func probed(_ ok: Bool) -> String? {
+            if state == .starting && !usesNotify && ok && pid != nil {
+                // Without a notify socket the first answer on the probe is the readiness signal.
+                state = .ready
+                detail = ""
+                lastProbe = .now
+                return nil
+            }
             guard state == .ready else { return nil }
             if ok {
                 probeFailures = 0
@@ -303,12 +314,14 @@ extension EngineSupervisor {
                 startedAt = now
                 return .start
             case .starting where pid != nil && now - startedAt >= readyTimeout:
-                if !usesNotify, probeTarget != nil {
-                    // No notify socket: readiness comes from the first successful probe.
-                    return .probe
-                }
                 state = .restarting
                 detail = "no READY=1 within \(readyTimeout.compactDescription)"
+                return .kill(detail)
+            case .starting where pid != nil && !usesNotify && probeTarget != nil:
+                return .probe
+            case .ready where lastWatchdog.map { now - $0 >= watchdogLimit } ?? false:
+                state = .restarting
+                detail = "no WATCHDOG=1 for \(watchdogLimit.compactDescription): the engine hangs"
                 return .kill(detail)
             case .ready where now - lastProbe >= .seconds(1):
                 lastProbe = now

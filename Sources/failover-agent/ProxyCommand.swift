@@ -2,6 +2,7 @@ import ArgumentParser
 import FailoverAgent
 import Foundation
 import Logging
+import NIOCore
 import NIOPosix
 import ProxyConfig
 import ProxyEngine
@@ -61,16 +62,49 @@ extension FailoverAgentCommand {
             try await serve(first: engine, sockets: sockets, logger: logger)
         }
 
+        /// Sends `WATCHDOG=1` every 500 ms while every event loop runs a task within a second: the supervising
+        /// agent (or systemd with `WatchdogSec=`) restarts an engine that stops pinging, which a TCP probe
+        /// cannot see (a stopped process's listening socket still completes handshakes).
+        private static func pingWhileAlive(_ notifier: SystemdNotifier) async {
+            guard notifier.isEnabled else { return }
+            let loops = Array(MultiThreadedEventLoopGroup.singleton.makeIterator())
+            while !Task.isCancelled {
+                let answered = await withTaskGroup(of: Bool.self) { race in
+                    race.addTask {
+                        for loop in loops { try? await loop.submit {}.get() }
+                        return true
+                    }
+                    race.addTask {
+                        try? await Task.sleep(for: .seconds(1))
+                        return false
+                    }
+                    let first = await race.next() ?? false
+                    race.cancelAll()
+                    return first
+                }
+                if answered { _ = notifier.watchdog() }
+                try? await Task.sleep(for: .milliseconds(500))
+            }
+        }
+
         /// Serves until SIGTERM/SIGINT; on SIGHUP re-reads the file: an invalid one is refused (the running engine
         /// goes on), a valid one starts a new engine that accepts from the same listening sockets (no queued
         /// connection is lost) and, once it is ready, the old one stops accepting and drains.
         private func serve(first: ProxyEngine, sockets: ListeningSockets, logger: Logger) async throws {
             // READY=1 / RELOADING=1 / STOPPING=1 go to NOTIFY_SOCKET: systemd's, or the supervising agent's.
             let notifier = SystemdNotifier()
+            let liveness = Task { await Self.pingWhileAlive(notifier) }
+            defer { liveness.cancel() }
             var current = Task {
-                try await first.run {
-                    logger.notice("ready: every listener bound, first checks done")
-                    _ = notifier.ready(status: "serving")
+                do {
+                    try await first.run {
+                        logger.notice("ready: every listener bound, first checks done")
+                        _ = notifier.ready(status: "serving")
+                    }
+                } catch {
+                    // Nothing to serve (a port taken, say): exit, so the supervisor sees it and says why.
+                    logger.critical("engine cannot start: \(error)")
+                    Foundation.exit(1)
                 }
             }
             let signals = await UnixSignalsSequence(trapping: .sigterm, .sigint, .sighup)
@@ -81,7 +115,7 @@ extension FailoverAgentCommand {
                     current.cancel()
                     // New connections are refused from now on (the peer takes the VIP); open ones drain.
                     sockets.keep(only: [])
-                    _ = try? await current.value
+                    await current.value
                     return
                 }
                 guard let data = FileManager.default.contents(atPath: config) else {
@@ -111,7 +145,11 @@ extension FailoverAgentCommand {
                 let replacement = Task {
                     // Ends the stream if the new engine fails to start, so the wait below is bounded.
                     defer { readySink.finish() }
-                    try await next.run { readySink.yield() }
+                    do {
+                        try await next.run { readySink.yield() }
+                    } catch {
+                        logger.error("the new configuration's engine stopped: \(error)")
+                    }
                 }
                 var ready = false
                 for await _ in readyStream {
@@ -131,7 +169,7 @@ extension FailoverAgentCommand {
                 // Addresses the new configuration dropped close once the old engine has drained.
                 let keep = next.bindAddresses
                 Task {
-                    _ = try? await old.value
+                    await old.value
                     sockets.keep(only: keep)
                 }
             }

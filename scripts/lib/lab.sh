@@ -95,6 +95,8 @@ interface = "eth0"
 
 $( [ -n "${LAB_WITNESS:-}" ] && printf '[witness]\ntargets = ["%s"]\ninterval = "200ms"\ntimeout = "100ms"\n' "$LAB_WITNESS" )
 
+$( [ -n "${LAB_EXTRA:-}" ] && printf '%s\n' "${LAB_EXTRA//@N@/$i}" )
+
 [control]
 socket = "$LAB_DIR/n$i/control.sock"
 

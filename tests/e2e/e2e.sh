@@ -365,6 +365,69 @@ time.sleep(4)
     expect "SIGTERM stops the engine" lab_wait 12 sh -c "! kill -0 $pid 2>/dev/null || [ \"\$(ps -o stat= -p $pid | cut -c1)\" = Z ]"
 }
 
+# The agent supervises the embedded engine on both nodes; hooks run on role changes.
+engine_setup() {  # engine_setup PORT_ON_LB1
+    local i
+    for i in 1 2; do
+        mkdir -p "$LAB_DIR/n$i"
+        local port=8080; [ "$i" = 1 ] && port=$1
+        printf 'listen web :%s\n    server a 127.0.0.1:8081\n' "$port" >"$LAB_DIR/n$i/proxy.cfg"
+        printf '#!/bin/sh\nenv | grep ^FAILOVER_ | sort >>"%s"\n' "$LAB_DIR/n$i/hook.log" >"$LAB_DIR/n$i/hook.sh"
+        printf '#!/bin/sh\nsleep 60\n' >"$LAB_DIR/n$i/hang.sh"
+        chmod 755 "$LAB_DIR/n$i/hook.sh" "$LAB_DIR/n$i/hang.sh"
+    done
+    LAB_EXTRA=$(printf '[engine]\nconfig = "%s/n@N@/proxy.cfg"\nprobe = "127.0.0.1:%s"\n\n[hooks]\non_primary = "%s/n@N@/hook.sh"\non_backup = "%s/n@N@/hang.sh"\ntimeout = "500ms"\n' \
+        "$LAB_DIR" 8080 "$LAB_DIR" "$LAB_DIR")
+    LAB_EXTRA=${LAB_EXTRA/127.0.0.1:8080/127.0.0.1:@PORT@} lab_write_configs
+    sed -i "s/@PORT@/$1/" "$LAB_DIR/n1/agent.toml"
+    sed -i "s/@PORT@/8080/" "$LAB_DIR/n2/agent.toml"
+}
+engine_line() { lab_ctl "$1" status 2>/dev/null | grep "engine:"; }
+engine_pid() { engine_line "$1" | grep -o 'pid [0-9]*' | cut -d' ' -f2; }
+engine_ready() { case "$(engine_line "$1")" in *"engine:  ready"*) return 0 ;; esac; return 1; }
+engine_restarts_at_least() { local n; n=$(engine_line "$1" | grep -o '[0-9]* restart' | cut -d' ' -f1); [ "${n:-0}" -ge "$2" ]; }
+engine_restarted_ready() { engine_restarts_at_least "$1" "$2" && engine_ready "$1"; }
+both_engines_ready() { engine_ready 1 && engine_ready 2; }
+serves_8080() { ip netns exec "$(lab_ns n1)" "$PY" -c "import socket; socket.create_connection(('127.0.0.1', 8080), timeout=1)" 2>/dev/null; }
+in_fault() { case "$(lab_ctl "$1" status 2>/dev/null)" in *fault*) return 0 ;; esac; return 1; }
+engine_exit_reason() { case "$(engine_line "$1")" in *"last exit: $2"*) return 0 ;; esac; return 1; }
+
+scenario_engine() {
+    engine_setup 8080
+    start_pair
+    expect "both engines ready under supervision" lab_wait 3 both_engines_ready
+    expect "the engine serves on lb1" lab_wait 2 serves_8080
+    expect "the on_primary hook ran with the role change in its environment" lab_wait 2 grep -qs "FAILOVER_ROLE=primary" "$LAB_DIR/n1/hook.log"
+    expect "a hanging on_backup hook is killed at its timeout" lab_wait 3 grep -q "hook timed out" "$LAB_DIR/n2/agent.log"
+    local before pid; before=$(transitions 1); pid=$(engine_pid 1)
+    kill -9 "$pid"
+    expect "kill -9 of the engine: restarted and ready again within 3 s" lab_wait 3 engine_restarted_ready 1 1
+    expect "and no role change: lb1 still holds the VIP" holder_is lb1
+    expect "no transition on lb1" test "$(transitions 1)" = "$before"
+    pid=$(engine_pid 1)
+    kill -STOP "$pid"
+    expect "a hung engine (SIGSTOP) is caught by its watchdog and restarted" lab_wait 8 engine_restarted_ready 1 2
+    expect "the VIP is on exactly one node" lab_wait 3 not_both
+    lab_ctl 1 failover >"$LAB_DIR/out" 2>&1 || true
+    expect "a failover is not held up by the hanging hook" grep -q "(took [0-9]*ms)" "$LAB_DIR/out"
+}
+
+scenario_engine_cannot_bind() {
+    engine_setup 8090
+    # Something else holds lb1's engine port: its engine can never be ready.
+    ip netns exec "$(lab_ns n1)" "$PY" -c "import socket,time; s=socket.socket(); s.bind(('0.0.0.0', 8090)); s.listen(1); time.sleep(30)" &
+    local blocker=$!
+    disown "$blocker"
+    sleep 0.3
+    lab_start_agent 1
+    lab_start_agent 2
+    expect "lb2, whose engine is ready, holds the VIP" lab_wait 5 holder_is lb2
+    expect "lb1 is in fault" lab_wait 3 in_fault 1
+    expect "lb1's status says why the engine restarts" engine_exit_reason 1 "exited with status 1"
+    kill "$blocker" 2>/dev/null || true
+    expect "once the port is free, lb1's engine becomes ready" lab_wait 40 engine_ready 1
+}
+
 scenario_systemd_notify() {
     local socket=$LAB_DIR/notify.sock log=$LAB_DIR/notify.log
     ip netns exec "$(lab_ns n1)" "$PY" tests/e2e/notify-listener.py "$socket" "$log" 20 &
@@ -396,7 +459,7 @@ sys.exit(1 if pings else 0)"
 }
 
 all=(start_together planned_failover kill9 sigterm peer_restart one_link_down both_links_down vip_deleted
-    stale_vip neighbour forged flood control witness proxy_reload proxy_http systemd_notify)
+    stale_vip neighbour forged flood control witness proxy_reload proxy_http engine engine_cannot_bind systemd_notify)
 selected=("$@")
 [ ${#selected[@]} -eq 0 ] && selected=("${all[@]}")
 install_packages iproute2 curl util-linux nftables python3 procps nginx-light wrk
