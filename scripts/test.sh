@@ -14,7 +14,7 @@ quick=0
 [ "${1:-}" = "--quick" ] && quick=1
 
 require_swift
-install_packages pkg-config libsystemd-dev iproute2 curl util-linux nftables python3 procps nginx-light wrk
+install_packages pkg-config libsystemd-dev iproute2 curl util-linux nftables python3 procps nginx-light wrk haproxy
 
 step "swift format lint --strict"
 swift format lint --strict -r Sources Tests Package.swift

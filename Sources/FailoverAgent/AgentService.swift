@@ -155,6 +155,8 @@ public struct AgentService: Service {
             notifyPath: "/\(runtimeDirectory)/engine-notify.sock",
             group: group,
             events: eventSink,
+            progress: progress,
+            clock: clock,
             logger: logger
         )
         let (hookQueue, hookSink) = AsyncStream<[String: String]>.makeStream()

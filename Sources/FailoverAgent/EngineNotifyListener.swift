@@ -18,8 +18,14 @@ final class EngineNotifyListener: Sendable {
     init(path: String) throws {
         self.path = path
         unlink(path)
-        let descriptor = socket(AF_UNIX, CInt(SOCK_DGRAM.rawValue) | CInt(SOCK_NONBLOCK.rawValue) | CInt(SOCK_CLOEXEC.rawValue), 0)
-        guard descriptor >= 0 else { throw NotifySocketError(description: "socket: \(String(cString: strerror(errno)))") }
+        let descriptor = socket(
+            AF_UNIX,
+            CInt(SOCK_DGRAM.rawValue) | CInt(SOCK_NONBLOCK.rawValue) | CInt(SOCK_CLOEXEC.rawValue),
+            0
+        )
+        guard descriptor >= 0 else {
+            throw NotifySocketError(description: "socket: \(String(cString: strerror(errno)))")
+        }
         var address = sockaddr_un()
         address.sun_family = sa_family_t(AF_UNIX)
         let bytes = Array(path.utf8)

@@ -32,6 +32,8 @@ struct EngineSupervisor: Sendable {
     let notifyPath: String
     let group: any EventLoopGroup
     let events: AsyncStream<AgentEvent>.Continuation
+    let progress: ProgressMonitor
+    let clock: AgentClock
     let logger: Logger
 
     private enum Event: Sendable {
@@ -96,6 +98,7 @@ struct EngineSupervisor: Sendable {
                 probeTarget: probeTarget,
                 usesNotify: listener != nil
             )
+            progress.supervisorPassed(at: clock.now())
             report(machine.report)
             tasks.addTask { await spawn(launch, sink) }
             loop: for await event in stream {
@@ -107,7 +110,9 @@ struct EngineSupervisor: Sendable {
                     let delay = machine.exited(why)
                     logger.error(
                         "engine exited; restarting",
-                        metadata: ["why": "\(why)", "in": "\(delay.compactDescription)", "restarts": "\(machine.restarts)"]
+                        metadata: [
+                            "why": "\(why)", "in": "\(delay.compactDescription)", "restarts": "\(machine.restarts)",
+                        ]
                     )
                 case .notify(let note):
                     for line in note.split(separator: "\n") where machine.notified(String(line)) {
@@ -119,6 +124,7 @@ struct EngineSupervisor: Sendable {
                         kill(machine.pid ?? 0, SIGKILL)
                     }
                 case .tick:
+                    progress.supervisorPassed(at: clock.now())
                     switch machine.ticked() {
                     case .none:
                         break
@@ -161,7 +167,9 @@ struct EngineSupervisor: Sendable {
     /// Runs the engine until it exits; cancellation (the agent stopping) asks it to stop, then kills it.
     private func spawn(_ launch: EngineLaunch, _ sink: AsyncStream<Event>.Continuation) async {
         var options = PlatformOptions()
-        options.teardownSequence = [.send(signal: .init(rawValue: launch.stopSignal), allowedDurationToNextStep: .seconds(10))]
+        options.teardownSequence = [
+            .send(signal: .init(rawValue: launch.stopSignal), allowedDurationToNextStep: .seconds(10))
+        ]
         let inherited = FileDescriptor(rawValue: 2)
         do {
             let result = try await Subprocess.run(
@@ -192,7 +200,10 @@ struct EngineSupervisor: Sendable {
             )
             guard check.terminationStatus.isSuccess else {
                 let text = (check.standardOutput + check.standardError).trimmingTrailingNewlines()
-                logger.error("engine reload refused: the config does not pass the check", metadata: ["output": "\(text)"])
+                logger.error(
+                    "engine reload refused: the config does not pass the check",
+                    metadata: ["output": "\(text)"]
+                )
                 return (false, "engine config refused, the running engine keeps the old one:\n\(text)")
             }
         } catch {

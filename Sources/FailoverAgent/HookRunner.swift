@@ -71,7 +71,9 @@ struct HookRunner: Sendable {
     static func runOne(_ variables: [String: String], timeout: Duration, logger: Logger) async {
         guard let path = variables["HOOK_PATH"] else { return }
         var environment: [Environment.Key: String?] = [:]
-        for (name, value) in variables where name != "HOOK_PATH" { environment[Environment.Key(stringLiteral: name)] = value }
+        for (name, value) in variables where name != "HOOK_PATH" {
+            environment[Environment.Key(stringLiteral: name)] = value
+        }
         let started = ContinuousClock.now
         let metadata: Logger.Metadata = ["hook": "\(path)", "role": "\(variables["FAILOVER_ROLE"] ?? "")"]
         do {
@@ -88,7 +90,10 @@ struct HookRunner: Sendable {
                 Task {
                     try? await Task.sleep(for: timeout)
                     if kill(pid, 0) == 0 {
-                        logger.error("hook timed out; killing it", metadata: metadata.merging(["timeout": "\(timeout)"]) { $1 })
+                        logger.error(
+                            "hook timed out; killing it",
+                            metadata: metadata.merging(["timeout": "\(timeout)"]) { $1 }
+                        )
                         kill(pid, SIGKILL)
                     }
                 }

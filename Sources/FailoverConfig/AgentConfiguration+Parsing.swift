@@ -339,7 +339,8 @@ extension AgentConfiguration {
                 probe = nil
             }
         }
-        let readyTimeout = reader.duration(table, "ready_timeout", key: "engine.ready_timeout") ?? Defaults.engineReadyTimeout
+        let readyTimeout =
+            reader.duration(table, "ready_timeout", key: "engine.ready_timeout") ?? Defaults.engineReadyTimeout
         if readyTimeout < .milliseconds(100) { reader.issue("engine.ready_timeout", "must be at least 100ms") }
         let grace = reader.duration(table, "grace", key: "engine.grace") ?? Defaults.engineGrace
         if grace < .zero { reader.issue("engine.grace", "must not be negative") }

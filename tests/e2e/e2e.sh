@@ -428,6 +428,32 @@ scenario_engine_cannot_bind() {
     expect "once the port is free, lb1's engine becomes ready" lab_wait 40 engine_ready 1
 }
 
+scenario_engine_haproxy() {
+    engine_setup 8080
+    local i
+    for i in 1 2; do
+        sed -i 's/^\[engine\]$/[engine]\nkind = "haproxy"/' "$LAB_DIR/n$i/agent.toml"
+        printf 'global\n    maxconn 100\ndefaults\n    mode tcp\n    timeout connect 1s\n    timeout client 5s\n    timeout server 5s\nlisten web\n    bind :8080\n    server a 127.0.0.1:8081\n' \
+            >"$LAB_DIR/n$i/proxy.cfg"
+    done
+    start_pair
+    expect "HAProxy (-Ws) is supervised and ready on both nodes" lab_wait 5 both_engines_ready
+    expect "HAProxy serves on lb1" lab_wait 2 serves_8080
+    lab_ctl 1 reload >"$LAB_DIR/out" 2>&1
+    expect "a valid reload is checked with haproxy -c and applied" grep -q "engine config valid; the engine reloads it gracefully" "$LAB_DIR/out"
+    expect "HAProxy is ready again after the reload" lab_wait 3 engine_ready 1
+    echo "bogus-keyword" >>"$LAB_DIR/n1/proxy.cfg"
+    lab_ctl 1 reload >"$LAB_DIR/out" 2>&1
+    expect "an invalid config is refused with HAProxy's own message" grep -q "engine config refused" "$LAB_DIR/out"
+    expect "and HAProxy keeps serving" serves_8080
+    sed -i '/bogus-keyword/d' "$LAB_DIR/n1/proxy.cfg"
+    local before; before=$(transitions 1)
+    kill -9 "$(engine_pid 1)"
+    expect "kill -9 of the HAProxy master: restarted and ready within 5 s" lab_wait 5 engine_restarted_ready 1 1
+    expect "no role change on lb1" test "$(transitions 1)" = "$before"
+    expect "lb1 still holds the VIP" holder_is lb1
+}
+
 scenario_systemd_notify() {
     local socket=$LAB_DIR/notify.sock log=$LAB_DIR/notify.log
     ip netns exec "$(lab_ns n1)" "$PY" tests/e2e/notify-listener.py "$socket" "$log" 20 &
@@ -459,10 +485,10 @@ sys.exit(1 if pings else 0)"
 }
 
 all=(start_together planned_failover kill9 sigterm peer_restart one_link_down both_links_down vip_deleted
-    stale_vip neighbour forged flood control witness proxy_reload proxy_http engine engine_cannot_bind systemd_notify)
+    stale_vip neighbour forged flood control witness proxy_reload proxy_http engine engine_cannot_bind engine_haproxy systemd_notify)
 selected=("$@")
 [ ${#selected[@]} -eq 0 ] && selected=("${all[@]}")
-install_packages iproute2 curl util-linux nftables python3 procps nginx-light wrk
+install_packages iproute2 curl util-linux nftables python3 procps nginx-light wrk haproxy
 if [ ! -x "$LAB_BIN/failover-agent" ] || [ ! -x "$LAB_BIN/failoverctl" ]; then
     require_swift
     install_packages pkg-config libsystemd-dev
