@@ -28,7 +28,7 @@ ENGINE_BIN=${ENGINE_BIN:-.build/release/failover-agent}
 PEAK_CONNS=1000
 
 case "$ROUNDS$DURATION$CONNS" in *[!0-9]*) die "ROUNDS, DURATION and CONNS are whole numbers" ;; esac
-[ "$ROUNDS" -ge 1 ] && [ "$DURATION" -ge 1 ] && [ "$CONNS" -ge 1 ] || die "ROUNDS, DURATION and CONNS must be at least 1"
+if [ "$ROUNDS" -lt 1 ] || [ "$DURATION" -lt 1 ] || [ "$CONNS" -lt 1 ]; then die "ROUNDS, DURATION and CONNS must be at least 1"; fi
 [ -x "$ENGINE_BIN" ] || die "$ENGINE_BIN is not an executable: swift build -c release --product failover-agent (or set ENGINE_BIN)"
 
 install_packages haproxy nginx-light wrk curl procps python3
@@ -49,14 +49,19 @@ TCP_PORT=26011
 
 TMP=$(mktemp -d /tmp/bench-proxy.XXXXXX)
 chmod 755 "$TMP"   # nginx's workers (nobody when run as root) read the static file under it
-STARTED=()         # every process this script started, stopped by PID on exit
+PROXY_PID=         # the running proxy, if any
+NGINX_PIDS=()      # the two nginx masters
 
-stop_pid() {  # pid [seconds]: SIGTERM, wait (bounded) until gone and reaped, then SIGKILL
-    local pid=$1 limit=${2:-15} n
+stop_pid() {  # pid [seconds] [what]: SIGTERM, wait (bounded) until gone and reaped, then SIGKILL
+    local pid=$1 limit=${2:-15} what=${3:-} n
     [ -e "/proc/$pid" ] || return 0
     kill -TERM "$pid" 2>/dev/null || true
     for ((n = 0; n < limit * 10; n++)); do
-        [ -e "/proc/$pid" ] || return 0
+        if [ ! -e "/proc/$pid" ]; then
+            # A slow stop means connections the proxy still held after wrk had closed all of its own.
+            if [ -n "$what" ] && [ "$n" -ge 10 ]; then echo "  note: $what took ${n}00 ms to stop after SIGTERM"; fi
+            return 0
+        fi
         sleep 0.1
     done
     echo "  pid $pid still running ${limit}s after SIGTERM: SIGKILL" >&2
@@ -64,9 +69,10 @@ stop_pid() {  # pid [seconds]: SIGTERM, wait (bounded) until gone and reaped, th
     for ((n = 0; n < 50; n++)); do [ -e "/proc/$pid" ] || return 0; sleep 0.1; done
 }
 
-cleanup() {
+cleanup() {  # only what this script started and is still running, by PID
     local pid
-    for pid in "${STARTED[@]}"; do stop_pid "$pid" 5; done
+    if [ -n "$PROXY_PID" ]; then stop_pid "$PROXY_PID" 5; fi
+    for pid in "${NGINX_PIDS[@]}"; do stop_pid "$pid" 5; done
     rm -rf "$TMP"
 }
 trap cleanup EXIT
@@ -143,13 +149,12 @@ wait_http() {  # url pid what: bounded wait until the URL answers; dies if the p
     die "$what does not answer on $url after 10 s"
 }
 
-NGINX_PIDS=()
 for i in 0 1; do
     dir=$TMP/nginx$((i + 1))
     mkdir -p "$dir"
     nginx_conf "$dir" "${NGINX_PORTS[$i]}" >"$dir/nginx.conf"
     "$NGINX" -p "$dir" -e "$dir/error.log" -c "$dir/nginx.conf" >"$dir/stdout.log" 2>&1 &
-    NGINX_PIDS+=($!); STARTED+=($!); disown $!
+    NGINX_PIDS+=($!); disown $!
 done
 for i in 0 1; do
     wait_http "http://127.0.0.1:${NGINX_PORTS[$i]}/" "${NGINX_PIDS[$i]}" "nginx $((i + 1))"
@@ -196,7 +201,6 @@ CFG
 "$HAPROXY" -c -f "$CFG" >"$TMP/haproxy-check.log" 2>&1 \
     || { cat "$TMP/haproxy-check.log" >&2; die "haproxy refuses the configuration"; }
 
-PROXY_PID=
 RUN=0
 start_proxy() {  # system
     local system=$1 log
@@ -207,12 +211,12 @@ start_proxy() {  # system
         haproxy) "$HAPROXY" -db -f "$CFG" >"$log" 2>&1 & ;;
         *) die "unknown proxy $system" ;;
     esac
-    PROXY_PID=$!; STARTED+=($!); disown $!
+    PROXY_PID=$!; disown $!
     wait_http "http://127.0.0.1:$HTTP_PORT/" "$PROXY_PID" "$system"
     wait_http "http://127.0.0.1:$TCP_PORT/" "$PROXY_PID" "$system (tcp frontend)"
 }
 
-stop_proxy() { stop_pid "$PROXY_PID" 15; PROXY_PID=; }
+stop_proxy() { stop_pid "$PROXY_PID" 15 "$1"; PROXY_PID=; }
 
 # utime+stime (stat fields 14, 15) of a process and its children, in clock ticks → TICKS. No fork, so that
 # reading it does not add to this shell's children's times (which measure wrk).
@@ -300,7 +304,7 @@ measure() {
             echo "  $system died during the run; its log:" >&2; tail -20 "$TMP/$system-$RUN.log" >&2
         fi
         proc_ticks "$pid"; p1=$TICKS
-        stop_proxy
+        stop_proxy "$system"
     fi
     read -r reqs rps p50 p99 sock non2xx < <(parse_wrk "$out")
     if [ "$reqs" = nan ]; then echo "  wrk produced no result; its output:" >&2; cat "$out" >&2; fi
@@ -347,7 +351,7 @@ for system in engine haproxy; do
         echo "  $system died during the run; its log:" >&2; tail -20 "$TMP/$system-$RUN.log" >&2
     fi
     proc_hwm "$PROXY_PID"
-    stop_proxy
+    stop_proxy "$system"
     read -r reqs rps p50 p99 sock non2xx < <(parse_wrk "$out")
     echo "$system $idle $HWM_KIB $reqs $rps $p99 $sock $non2xx" >>"$PEAK"
     printf '  %-8s VmHWM idle %6.1f MiB, under load %6.1f MiB; %s req/s, p99 %s ms, errors socket %s non-2xx %s\n' \

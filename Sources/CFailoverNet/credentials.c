@@ -35,3 +35,27 @@ int fa_user_in_group(uint32_t uid, uint32_t gid, const char *group) {
     }
     return 0;
 }
+
+/* Receives one datagram from a Unix socket with SO_PASSCRED set, and the sender's process id (0 when the
+   kernel attached none). Returns the byte count, or -1 with errno (EAGAIN when nothing is waiting). */
+ssize_t fa_recv_with_sender(int fd, void *buffer, size_t length, int32_t *pid) {
+    struct iovec vector = { .iov_base = buffer, .iov_len = length };
+    union {
+        struct cmsghdr align;
+        char bytes[CMSG_SPACE(sizeof(struct ucred))];
+    } control;
+    struct msghdr message = {
+        .msg_iov = &vector, .msg_iovlen = 1, .msg_control = control.bytes, .msg_controllen = sizeof(control.bytes),
+    };
+    *pid = 0;
+    ssize_t count = recvmsg(fd, &message, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+    if (count < 0) return -1;
+    for (struct cmsghdr *header = CMSG_FIRSTHDR(&message); header; header = CMSG_NXTHDR(&message, header)) {
+        if (header->cmsg_level == SOL_SOCKET && header->cmsg_type == SCM_CREDENTIALS) {
+            struct ucred credentials;
+            memcpy(&credentials, CMSG_DATA(header), sizeof(credentials));
+            *pid = credentials.pid;
+        }
+    }
+    return count;
+}

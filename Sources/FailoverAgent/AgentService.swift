@@ -153,10 +153,12 @@ public struct AgentService: Service {
         let supervisor = EngineSupervisor(
             engine: configuration.engine,
             notifyPath: "/\(runtimeDirectory)/engine-notify.sock",
+            pidFile: "/\(runtimeDirectory)/engine.pid",
             group: group,
             events: eventSink,
             progress: progress,
             clock: clock,
+            vipAddresses: configuration.vips.map { "\($0.address)" },
             logger: logger
         )
         let (hookQueue, hookSink) = AsyncStream<[String: String]>.makeStream()

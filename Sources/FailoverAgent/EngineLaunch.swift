@@ -46,6 +46,23 @@ struct EngineLaunch: Sendable {
         return String(decoding: buffer[0..<length].map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 
+    /// The hosts of every `bind` (and `listen NAME ADDR`) in an HAProxy-style config, as written.
+    static func bindHosts(configText: String) -> [String] {
+        var hosts: [String] = []
+        for line in configText.split(separator: "\n") {
+            let words = line.split(whereSeparator: { $0 == " " || $0 == "\t" })
+            guard let first = words.first else { continue }
+            var addresses: [Substring] = []
+            if first == "bind", words.count >= 2 { addresses = words[1].split(separator: ",") }
+            if first == "listen", words.count >= 3 { addresses = words[2].split(separator: ",") }
+            for address in addresses {
+                guard let colon = address.lastIndex(of: ":") else { continue }
+                hosts.append(String(address[..<colon].trimmingCharacters(in: "[]")))
+            }
+        }
+        return hosts
+    }
+
     /// The listener the liveness probe connects to when `engine.probe` is not set: the first `bind` (or
     /// `listen NAME ADDR`) on every address or on loopback, probed on loopback. A bind on one specific
     /// address (the VIP, say) is not probed by default: on the backup it would reach the primary.

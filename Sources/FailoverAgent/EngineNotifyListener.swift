@@ -1,3 +1,4 @@
+import CFailoverNet
 import Logging
 import NIOCore
 import NIOPosix
@@ -46,6 +47,9 @@ final class EngineNotifyListener: Sendable {
             close(descriptor)
             throw NotifySocketError(description: "bind \(path): \(reason)")
         }
+        // The kernel attaches each sender's pid, so only the engine's own messages count.
+        var one: CInt = 1
+        setsockopt(descriptor, SOL_SOCKET, SO_PASSCRED, &one, socklen_t(MemoryLayout<CInt>.size))
         self.descriptor = descriptor
     }
 
@@ -54,14 +58,15 @@ final class EngineNotifyListener: Sendable {
         unlink(path)
     }
 
-    /// Reads datagrams until cancelled; each one's text goes to `messages`.
-    func run(_ messages: AsyncStream<String>.Continuation) async {
+    /// Reads datagrams until cancelled; each one's text and sender pid go to `messages`.
+    func run(_ messages: AsyncStream<(String, Int32)>.Continuation) async {
         var buffer = [UInt8](repeating: 0, count: 4_096)
         while !Task.isCancelled {
             while true {
-                let count = recv(descriptor, &buffer, buffer.count, 0)
+                var sender: Int32 = 0
+                let count = fa_recv_with_sender(descriptor, &buffer, buffer.count, &sender)
                 guard count > 0 else { break }
-                messages.yield(String(decoding: buffer[0..<count], as: UTF8.self))
+                messages.yield((String(decoding: buffer[0..<count], as: UTF8.self), sender))
             }
             try? await Task.sleep(for: .milliseconds(50))
         }

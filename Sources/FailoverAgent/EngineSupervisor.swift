@@ -30,16 +30,20 @@ enum EngineCommand: Sendable {
 struct EngineSupervisor: Sendable {
     let engine: AgentConfiguration.Engine
     let notifyPath: String
+    /// Where the engine's pid is kept, so a restarted agent can stop an engine its killed predecessor left.
+    let pidFile: String
     let group: any EventLoopGroup
     let events: AsyncStream<AgentEvent>.Continuation
     let progress: ProgressMonitor
     let clock: AgentClock
+    /// The shared addresses (without prefix), to see whether the engine binds one of them.
+    let vipAddresses: [String]
     let logger: Logger
 
     private enum Event: Sendable {
         case started(Int32)
         case exited(String)
-        case notify(String)
+        case notify(String, sender: Int32)
         case probe(Bool)
         case tick
         case command(EngineCommand)
@@ -57,8 +61,10 @@ struct EngineSupervisor: Sendable {
         }
         let launch = EngineLaunch(engine: engine, config: config)
         var probeTarget = engine.probe
-        if probeTarget == nil, let data = FileManager.default.contents(atPath: config) {
-            probeTarget = EngineLaunch.defaultProbe(configText: String(decoding: data, as: UTF8.self))
+        if let data = FileManager.default.contents(atPath: config) {
+            let text = String(decoding: data, as: UTF8.self)
+            if probeTarget == nil { probeTarget = EngineLaunch.defaultProbe(configText: text) }
+            allowNonLocalBind(for: EngineLaunch.bindHosts(configText: text))
         }
         if probeTarget == nil {
             logger.warning(
@@ -67,7 +73,7 @@ struct EngineSupervisor: Sendable {
             )
         }
         let (stream, sink) = AsyncStream<Event>.makeStream()
-        let (notes, noteSink) = AsyncStream<String>.makeStream()
+        let (notes, noteSink) = AsyncStream<(String, Int32)>.makeStream()
         let listener: EngineNotifyListener?
         do {
             listener = try EngineNotifyListener(path: notifyPath)
@@ -81,7 +87,7 @@ struct EngineSupervisor: Sendable {
         await withDiscardingTaskGroup { tasks in
             if let listener { tasks.addTask { await listener.run(noteSink) } }
             tasks.addTask {
-                for await note in notes { sink.yield(.notify(note)) }
+                for await (note, sender) in notes { sink.yield(.notify(note, sender: sender)) }
             }
             tasks.addTask {
                 for await command in commands { sink.yield(.command(command)) }
@@ -100,13 +106,16 @@ struct EngineSupervisor: Sendable {
             )
             progress.supervisorPassed(at: clock.now())
             report(machine.report)
+            await stopLeftover(launch)
             tasks.addTask { await spawn(launch, sink) }
             loop: for await event in stream {
                 if Task.isCancelled { break loop }
                 switch event {
                 case .started(let pid):
                     machine.started(pid)
+                    try? "\(pid)\n".write(toFile: pidFile, atomically: true, encoding: .utf8)
                 case .exited(let why):
+                    unlink(pidFile)
                     let delay = machine.exited(why)
                     logger.error(
                         "engine exited; restarting",
@@ -114,7 +123,16 @@ struct EngineSupervisor: Sendable {
                             "why": "\(why)", "in": "\(delay.compactDescription)", "restarts": "\(machine.restarts)",
                         ]
                     )
-                case .notify(let note):
+                case .notify(let note, let sender):
+                    guard sender != 0, sender == machine.pid else {
+                        logger.warning(
+                            "notify message ignored: not from the engine",
+                            metadata: [
+                                "sender_pid": "\(sender)", "engine_pid": "\(machine.pid ?? 0)", "message": "\(note)",
+                            ]
+                        )
+                        continue
+                    }
                     for line in note.split(separator: "\n") where machine.notified(String(line)) {
                         logger.notice("engine ready", metadata: ["pid": "\(machine.pid ?? 0)"])
                     }
@@ -158,6 +176,68 @@ struct EngineSupervisor: Sendable {
             noteSink.finish()
             tasks.cancelAll()
         }
+    }
+
+    /// An engine that binds the VIP itself must be able to on the backup, where the VIP is not on any
+    /// interface: that takes `net.ipv4.ip_nonlocal_bind` (`net.ipv6.ip_nonlocal_bind`) = 1 in the node's
+    /// network namespace. The agent sets it (it has CAP_NET_ADMIN) or says how. Binding the wildcard
+    /// address (`bind :80`) needs nothing and is what docs/runtime.md recommends.
+    private func allowNonLocalBind(for hosts: [String]) {
+        for family in ["ipv4", "ipv6"] {
+            let isFamily = { (host: String) in family == "ipv6" ? host.contains(":") : !host.contains(":") }
+            guard hosts.contains(where: { host in isFamily(host) && vipAddresses.contains(host) }) else { continue }
+            let path = "/proc/sys/net/\(family)/ip_nonlocal_bind"
+            let current = (try? String(contentsOfFile: path, encoding: .utf8))?.trimmingCharacters(
+                in: .whitespacesAndNewlines
+            )
+            if current == "1" { continue }
+            do {
+                try "1\n".write(toFile: path, atomically: false, encoding: .utf8)
+                logger.notice(
+                    "set net.\(family).ip_nonlocal_bind = 1: the engine binds the VIP, which the backup does not hold",
+                    metadata: ["file": "\(path)"]
+                )
+            } catch {
+                logger.error(
+                    "the engine binds the VIP but net.\(family).ip_nonlocal_bind is 0: the backup's engine cannot start",
+                    metadata: [
+                        "fix":
+                            "sysctl -w net.\(family).ip_nonlocal_bind=1 (and in /etc/sysctl.d), or bind the wildcard address",
+                        "error": "\(error)",
+                    ]
+                )
+            }
+        }
+    }
+
+    /// Stops an engine a previous agent left running (killed with -9, its child survived): it would hold the
+    /// ports and send notifications. Only a process whose command line is this engine's is touched.
+    private func stopLeftover(_ launch: EngineLaunch) async {
+        guard let text = try? String(contentsOfFile: pidFile, encoding: .utf8),
+            let pid = Int32(text.trimmingCharacters(in: .whitespacesAndNewlines)), pid > 1,
+            let cmdline = FileManager.default.contents(atPath: "/proc/\(pid)/cmdline")
+        else { return }
+        let words = cmdline.split(separator: 0).map { String(decoding: $0, as: UTF8.self) }
+        guard
+            words.first == launch.binary
+                || words.first.map({ ($0 as NSString).lastPathComponent })
+                    == (launch.binary as NSString).lastPathComponent,
+            words.contains(launch.config)
+        else { return }
+        logger.warning("an engine left by an earlier run is still running; stopping it", metadata: ["pid": "\(pid)"])
+        kill(pid, launch.stopSignal)
+        for _ in 0..<50 where kill(pid, 0) == 0 && !Self.isZombie(pid) {
+            try? await Task.sleep(for: .milliseconds(100))
+        }
+        if kill(pid, 0) == 0 && !Self.isZombie(pid) { kill(pid, SIGKILL) }
+        unlink(pidFile)
+    }
+
+    private static func isZombie(_ pid: Int32) -> Bool {
+        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+            let close = stat.lastIndex(of: ")")
+        else { return true }
+        return stat[stat.index(after: close)...].trimmingCharacters(in: .whitespaces).hasPrefix("Z")
     }
 
     private func report(_ report: EngineReport) {
@@ -287,6 +367,8 @@ extension EngineSupervisor {
         mutating func notified(_ line: String) -> Bool {
             if line == "WATCHDOG=1" && pid != nil { lastWatchdog = .now }
             guard line == "READY=1", state == .starting, pid != nil else { return false }
+            // The embedded engine pings from the moment it is ready; HAProxy does not ping.
+            if launch.kind == .embedded && lastWatchdog == nil { lastWatchdog = .now }
             state = .ready
             detail = ""
             lastProbe = .now

@@ -76,11 +76,15 @@ struct HookRunner: Sendable {
         }
         let started = ContinuousClock.now
         let metadata: Logger.Metadata = ["hook": "\(path)", "role": "\(variables["FAILOVER_ROLE"] ?? "")"]
+        // Its own process group, so a timeout kills whatever the hook started too.
+        var options = PlatformOptions()
+        options.processGroupID = 0
         do {
             let result = try await Subprocess.run(
                 .path(FilePath(path)),
                 arguments: [],
                 environment: .inherit.updating(environment),
+                platformOptions: options,
                 input: .none,
                 output: .string(limit: 1 << 16),
                 error: .string(limit: 1 << 16)
@@ -94,7 +98,7 @@ struct HookRunner: Sendable {
                             "hook timed out; killing it",
                             metadata: metadata.merging(["timeout": "\(timeout)"]) { $1 }
                         )
-                        kill(pid, SIGKILL)
+                        kill(-pid, SIGKILL)
                     }
                 }
             }

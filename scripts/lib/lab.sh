@@ -191,6 +191,8 @@ lab_teardown() {
     local i
     for i in 1 2; do
         lab_stop_agent "$i" KILL
+        # An agent killed with -9 leaves its engine running; the engine's pid file says which it is.
+        lab_stop_pidfile "$LAB_DIR/n$i/engine.pid"
         lab_stop_pidfile "$LAB_DIR/n$i/http.pid"
     done
     lab_stop_pidfile "$LAB_DIR/probe.pid"

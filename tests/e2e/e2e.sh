@@ -372,6 +372,8 @@ engine_setup() {  # engine_setup PORT_ON_LB1
         mkdir -p "$LAB_DIR/n$i"
         local port=8080; [ "$i" = 1 ] && port=$1
         printf 'listen web :%s\n    server a 127.0.0.1:8081\n' "$port" >"$LAB_DIR/n$i/proxy.cfg"
+        # lb2 also binds the VIP itself, which it does not hold while backup.
+        [ "$i" = 2 ] && printf 'listen onvip %s:8082\n    server a 127.0.0.1:8081\n' "$VIP4" >>"$LAB_DIR/n$i/proxy.cfg"
         printf '#!/bin/sh\nenv | grep ^FAILOVER_ | sort >>"%s"\n' "$LAB_DIR/n$i/hook.log" >"$LAB_DIR/n$i/hook.sh"
         printf '#!/bin/sh\nsleep 60\n' >"$LAB_DIR/n$i/hang.sh"
         chmod 755 "$LAB_DIR/n$i/hook.sh" "$LAB_DIR/n$i/hang.sh"
@@ -397,6 +399,7 @@ scenario_engine() {
     start_pair
     expect "both engines ready under supervision" lab_wait 3 both_engines_ready
     expect "the engine serves on lb1" lab_wait 2 serves_8080
+    expect "the backup's engine binds the VIP: the agent set ip_nonlocal_bind" grep -q "set net.ipv4.ip_nonlocal_bind = 1" "$LAB_DIR/n2/agent.log"
     expect "the on_primary hook ran with the role change in its environment" lab_wait 2 grep -qs "FAILOVER_ROLE=primary" "$LAB_DIR/n1/hook.log"
     expect "a hanging on_backup hook is killed at its timeout" lab_wait 3 grep -q "hook timed out" "$LAB_DIR/n2/agent.log"
     local before pid; before=$(transitions 1); pid=$(engine_pid 1)
@@ -409,7 +412,13 @@ scenario_engine() {
     expect "a hung engine (SIGSTOP) is caught by its watchdog and restarted" lab_wait 8 engine_restarted_ready 1 2
     expect "the VIP is on exactly one node" lab_wait 3 not_both
     lab_ctl 1 failover >"$LAB_DIR/out" 2>&1 || true
-    expect "a failover is not held up by the hanging hook" grep -q "(took [0-9]*ms)" "$LAB_DIR/out"
+    expect "a failover is not held up by the hanging hook" grep -qE "\(took [0-9.]+ms\)" "$LAB_DIR/out"
+    pid=$(engine_pid 1)
+    lab_stop_agent 1 KILL
+    expect "kill -9 of the agent leaves its engine running" kill -0 "$pid"
+    lab_start_agent 1
+    expect "the restarted agent stops the engine its predecessor left" lab_wait 8 sh -c "! kill -0 $pid 2>/dev/null || [ \"\$(ps -o stat= -p $pid | cut -c1)\" = Z ]"
+    expect "and starts its own" lab_wait 5 engine_ready 1
 }
 
 scenario_engine_cannot_bind() {

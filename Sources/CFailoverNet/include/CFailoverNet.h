@@ -2,6 +2,7 @@
 #define CFAILOVERNET_H
 
 #include <stdint.h>
+#include <sys/types.h>
 
 /// Sends one gratuitous ARP request for `ip` (4 bytes, network order) out of `ifname`, from the interface's
 /// MAC address, so that neighbours update their ARP cache at once. Returns 0 or -errno.
@@ -17,6 +18,10 @@ int fa_interface_mac(const char *ifname, uint8_t mac[6]);
 /// The credentials of the process at the other end of a connected Unix socket (SO_PEERCRED).
 /// Returns 0 or -errno.
 int fa_peer_credentials(int fd, uint32_t *uid, uint32_t *gid, int32_t *pid);
+
+/// Receives one datagram from a Unix socket with SO_PASSCRED set, with the sender's process id (0 if none).
+/// Returns the byte count, or -1 with errno (EAGAIN when nothing is waiting).
+ssize_t fa_recv_with_sender(int fd, void *buffer, size_t length, int32_t *pid);
 
 /// Whether `uid` is root or a member (primary or supplementary) of the group named `group`.
 /// Returns 1 (yes), 0 (no) or -errno.
