@@ -194,20 +194,33 @@ public final class ProxyEngine: Sendable {
                         }
                         counters.opened()
                         client.closeFuture.whenComplete { _ in counters.closed() }
-                        let facts = RequestFacts(source: RequestRouter.rawBytes(client.remoteAddress))
-                        guard let pool = router.backend(for: facts).flatMap({ pools[$0] }) else {
-                            counters.failed()
-                            client.close(promise: nil)
-                            return
+                        if let timeout = frontend.timeouts.client {
+                            try operations.addHandler(IdleStateHandler(allTimeout: .of(timeout)))
+                            try operations.addHandler(IdleCloser())
                         }
-                        Connector(
-                            pool: pool,
-                            client: client,
-                            source: client.remoteAddress?.ipAddress,
-                            connectTimeout: pool.backend.timeouts.connect ?? connectTimeout ?? .seconds(5),
-                            logger: logger
+                        let facts = RequestFacts(source: RequestRouter.rawBytes(client.remoteAddress))
+                        let pool = router.backend(for: facts).flatMap { pools[$0] }
+                        let connector = pool.map { pool in
+                            Connector(
+                                pool: pool,
+                                client: client,
+                                source: client.remoteAddress?.ipAddress,
+                                connectTimeout: pool.backend.timeouts.connect ?? connectTimeout ?? .seconds(5),
+                                logger: logger
+                            )
+                        }
+                        // The server is chosen once the client channel is active (closing or connecting from
+                        // inside the initializer races the channel's own activation).
+                        try operations.addHandler(
+                            EarlyInputRecorder {
+                                guard let connector else {
+                                    counters.failed()
+                                    client.close(promise: nil)
+                                    return
+                                }
+                                connector.connect(tried: [])
+                            }
                         )
-                        .connect(tried: [])
                     }
                 }
                 .withBoundSocket(descriptor)
@@ -257,9 +270,15 @@ private struct Connector: Sendable {
             .channelOption(.autoRead, value: false)
             .channelOption(.allowRemoteHalfClosure, value: true)
             .channelOption(.socketOption(.tcp_nodelay), value: 1)
-            .channelInitializer { [counters = pool.traffic[index]] channel in
+            .channelInitializer { [counters = pool.traffic[index], timeout = pool.backend.timeouts.server] channel in
                 channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.addHandler(ByteCountingHandler(counters: counters))
+                    if let timeout {
+                        try channel.pipeline.syncOperations.addHandler(IdleStateHandler(allTimeout: .of(timeout)))
+                        try channel.pipeline.syncOperations.addHandler(IdleCloser())
+                    }
+                    // A server may answer and close before the glue is attached (the same as a client).
+                    try channel.pipeline.syncOperations.addHandler(EarlyInputRecorder(onActive: nil))
                 }
             }
             .connect(host: server.address, port: server.port)
@@ -272,9 +291,20 @@ private struct Connector: Sendable {
                     // Both connections live on the client's event loop (the bootstrap used it), so the glue is
                     // set up synchronously, here.
                     do {
+                        guard client.isActive else {
+                            // The client left while the engine was connecting.
+                            upstream.close(promise: nil)
+                            return
+                        }
                         let (clientSide, serverSide) = GlueHandler.matchedPair()
-                        try client.pipeline.syncOperations.addHandler(clientSide)
+                        let operations = client.pipeline.syncOperations
+                        try operations.addHandler(clientSide)
                         try upstream.pipeline.syncOperations.addHandler(serverSide)
+                        for pipeline in [operations, upstream.pipeline.syncOperations] {
+                            if let recorder = try? pipeline.handler(type: EarlyInputRecorder.self) {
+                                recorder.replay(try pipeline.context(handler: recorder))
+                            }
+                        }
                         client.setOption(.autoRead, value: true).whenComplete { _ in }
                         upstream.setOption(.autoRead, value: true).whenComplete { _ in }
                     } catch {

@@ -127,6 +127,7 @@ func exchange(port: Int, _ request: String) async throws -> String {
                 try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: channel)
             }
         }
+    let raw = channel.channel
     return try await withThrowingTaskGroup(of: String?.self) { group in
         group.addTask {
             try await channel.executeThenClose { inbound, outbound in
@@ -137,7 +138,9 @@ func exchange(port: Int, _ request: String) async throws -> String {
             }
         }
         group.addTask {
-            try await Task.sleep(for: .seconds(5))
+            // Closing the channel ends the read above, so the group can finish.
+            try? await Task.sleep(for: .seconds(5))
+            try? await raw.close()
             return nil
         }
         let first = try await group.next() ?? nil

@@ -106,6 +106,50 @@ struct ProxyEngineTests {
         c = nil
     }
 
+    @Test("a client that shuts its side at once still gets its answer and its connection closed (10 times)")
+    func earlyHalfClose() async throws {
+        let front = base
+        let a = try await nameServer("a", port: base + 1)
+        let proxy = try engine("listen web 127.0.0.1:\(front)\n    server a 127.0.0.1:\(base + 1)")
+        let (readyStream, readySink) = AsyncStream<Void>.makeStream()
+        let running = Task { try await proxy.run { readySink.yield() } }
+        defer { running.cancel() }
+        for await _ in readyStream { break }
+        for _ in 0..<10 {
+            let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+                .channelOption(.allowRemoteHalfClosure, value: true)
+                .connect(host: "127.0.0.1", port: front) { channel in
+                    channel.eventLoop.makeCompletedFuture {
+                        try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: channel)
+                    }
+                }
+            let raw = channel.channel
+            let answer = try await withThrowingTaskGroup(of: String?.self) { group in
+                group.addTask {
+                    try? await channel.executeThenClose { inbound, outbound in
+                        outbound.finish()
+                        var text = ""
+                        for try await var chunk in inbound {
+                            text += chunk.readString(length: chunk.readableBytes) ?? ""
+                        }
+                        return text
+                    }
+                }
+                group.addTask {
+                    // Closing the channel ends the read above, so the group can finish.
+                    try? await Task.sleep(for: .seconds(2))
+                    try? await raw.close()
+                    return nil
+                }
+                let first = try await group.next() ?? nil
+                group.cancelAll()
+                return first
+            }
+            #expect(answer == "a")
+        }
+        try await a.close()
+    }
+
     @Test("a refused connection is retried on the next server")
     func retries() async throws {
         let front = base
