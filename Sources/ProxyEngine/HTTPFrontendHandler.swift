@@ -5,8 +5,8 @@ import NIOPosix
 import ProxyConfig
 import Synchronization
 
-/// One client connection of an HTTP frontend. NIO's server pipeline hands it one request at a time
-/// (pipelined requests wait); for each it routes (ACLs, sticky cookie, balance), borrows a keep-alive
+/// One client connection of an HTTP frontend. Requests are handled one at a time: a pipelined request is
+/// held (and reading paused) until the exchange before it is over; for each it routes (ACLs, sticky cookie, balance), borrows a keep-alive
 /// connection to the chosen server or opens one (retrying the next server on failure), streams the request
 /// body up and the response down with backpressure both ways, and answers 502/503/504 itself when no
 /// server can. Everything runs on the client's event loop; server connections are opened on it too.
@@ -35,7 +35,8 @@ final class HTTPFrontendHandler: ChannelDuplexHandler {
     private var phase = Phase.idle
     private var servedRequests = 0
     private var pendingRead = false
-    private var timer: Scheduled<Void>?
+    /// Parts of pipelined requests read while an exchange was still going.
+    private var pipelined: [HTTPServerRequestPart] = []
 
     // The current exchange.
     private var exchangeID = 0
@@ -79,7 +80,9 @@ final class HTTPFrontendHandler: ChannelDuplexHandler {
     func channelInactive(context: ChannelHandlerContext) {
         site.counters.closed()
         phase = .closing
-        timer?.cancel()
+        timerPurpose = nil
+        timerTask?.cancel()
+        timerTask = nil
         if let upstream {
             // The client left mid-exchange: the server connection cannot be reused.
             self.upstream = nil
@@ -91,7 +94,34 @@ final class HTTPFrontendHandler: ChannelDuplexHandler {
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        switch unwrapInboundIn(data) {
+        let part = unwrapInboundIn(data)
+        if case .closing = phase { return }
+        // A pipelined request waits until the current exchange is over (reads pause meanwhile).
+        if !pipelined.isEmpty || (requestEnded && !isIdle) {
+            pipelined.append(part)
+            return
+        }
+        handle(part)
+    }
+
+    private var isIdle: Bool {
+        if case .idle = phase { return true }
+        return false
+    }
+
+    /// Handles queued pipelined parts while the connection is between exchanges.
+    private func drainPipelined() {
+        while !pipelined.isEmpty && !(requestEnded && !isIdle) {
+            if case .closing = phase {
+                pipelined = []
+                return
+            }
+            handle(pipelined.removeFirst())
+        }
+    }
+
+    private func handle(_ part: HTTPServerRequestPart) {
+        switch part {
         case .head(let head):
             guard case .idle = phase else { return }
             begin(head)
@@ -114,6 +144,7 @@ final class HTTPFrontendHandler: ChannelDuplexHandler {
             case .local:
                 phase = .idle
                 armClientTimer(site.keepAliveTimeout, firstRequest: false)
+                drainPipelined()
             default:
                 break
             }
@@ -160,6 +191,10 @@ final class HTTPFrontendHandler: ChannelDuplexHandler {
     }
 
     func read(context: ChannelHandlerContext) {
+        if !pipelined.isEmpty {
+            pendingRead = true
+            return
+        }
         switch phase {
         case .connecting:
             pendingRead = true
@@ -180,8 +215,7 @@ final class HTTPFrontendHandler: ChannelDuplexHandler {
     // MARK: - Starting an exchange
 
     private func begin(_ head: HTTPRequestHead) {
-        timer?.cancel()
-        timer = nil
+        clearTimer()
         exchangeID += 1
         site.counters.requests.add(1, ordering: .relaxed)
         requestHead = head
@@ -370,8 +404,7 @@ final class HTTPFrontendHandler: ChannelDuplexHandler {
     func upstreamBecameWritable() { readIfPending() }
 
     private func finishExchange(_ handler: UpstreamHandler, _ trailers: HTTPHeaders?) {
-        timer?.cancel()
-        timer = nil
+        clearTimer()
         upstream = nil
         handler.exchange = nil
         releaseServer()
@@ -384,11 +417,11 @@ final class HTTPFrontendHandler: ChannelDuplexHandler {
         let keep = keepAlive && requestEnded
         servedRequests += 1
         phase = keep ? .idle : .closing
-        // Set before writing the end: the pipeline handler may deliver the next request from inside the write.
         if keep {
             context.writeAndFlush(wrapOutboundOut(.end(trailers)), promise: nil)
-            if case .idle = phase { armClientTimer(site.keepAliveTimeout, firstRequest: false) }
-            readIfPending()
+            armClientTimer(site.keepAliveTimeout, firstRequest: false)
+            drainPipelined()
+            if pipelined.isEmpty { readIfPending() }
         } else {
             let channel = context.channel
             context.writeAndFlush(wrapOutboundOut(.end(trailers))).whenComplete { _ in channel.close(promise: nil) }
@@ -398,8 +431,7 @@ final class HTTPFrontendHandler: ChannelDuplexHandler {
     func upstreamClosed(_ handler: UpstreamHandler) {
         guard handler === upstream else { return }
         upstream = nil
-        timer?.cancel()
-        timer = nil
+        clearTimer()
         guard let pool, let server else { return }
         if responseStarted {
             // Cut mid-response: the client cannot be told otherwise.
@@ -433,35 +465,68 @@ final class HTTPFrontendHandler: ChannelDuplexHandler {
 
     // MARK: - Timers
 
+    private enum TimerPurpose {
+        case firstRequest
+        case keepAlive
+        case server
+    }
+
+    // One scheduled task per connection, moved only when a deadline comes earlier than it: most requests
+    // just push the deadline later, which costs nothing until the task fires and re-arms itself.
+    private var timerPurpose: TimerPurpose?
+    private var timerDeadline = NIODeadline.distantFuture
+    private var timerTask: Scheduled<Void>?
+    private var timerTaskAt = NIODeadline.distantFuture
+    private var serverLimit = TimeAmount.seconds(60)
+
+    private func clearTimer() { timerPurpose = nil }
+
+    private func setTimer(_ purpose: TimerPurpose, _ deadline: NIODeadline) {
+        timerPurpose = purpose
+        timerDeadline = deadline
+        if timerTask == nil || deadline < timerTaskAt { scheduleTimer(at: deadline) }
+    }
+
+    private func scheduleTimer(at deadline: NIODeadline) {
+        timerTask?.cancel()
+        timerTaskAt = deadline
+        timerTask = context.eventLoop.assumeIsolated().scheduleTask(deadline: deadline) { self.timerFired() }
+    }
+
+    private func timerFired() {
+        timerTask = nil
+        timerTaskAt = .distantFuture
+        guard let purpose = timerPurpose else { return }
+        let deadline = purpose == .server ? lastServerActivity + serverLimit : timerDeadline
+        if NIODeadline.now() < deadline {
+            scheduleTimer(at: deadline)
+            return
+        }
+        timerPurpose = nil
+        switch purpose {
+        case .firstRequest:
+            guard isIdle else { return }
+            respondLocally(.requestTimeout, detail: "The request did not arrive in time.")
+        case .keepAlive:
+            guard isIdle else { return }
+            phase = .closing
+            context.close(promise: nil)
+        case .server:
+            guard case .forwarding = phase else { return }
+            serverTimedOut()
+        }
+    }
+
     private func armClientTimer(_ timeout: TimeAmount, firstRequest: Bool) {
-        timer?.cancel()
         // A draining engine does not keep idle clients long.
         let timeout = site.draining.isSet ? min(timeout, .seconds(1)) : timeout
-        let id = exchangeID
-        timer = context.eventLoop.assumeIsolated().scheduleTask(in: timeout) {
-            guard self.exchangeID == id, case .idle = self.phase else { return }
-            if firstRequest {
-                self.respondLocally(.requestTimeout, detail: "The request did not arrive in time.")
-            } else {
-                self.phase = .closing
-                self.context.close(promise: nil)
-            }
-        }
+        setTimer(firstRequest ? .firstRequest : .keepAlive, .now() + timeout)
     }
 
     private func armServerTimer() {
         guard let pool else { return }
-        let limit = TimeAmount.of(pool.backend.timeouts.server ?? .seconds(60))
-        let id = exchangeID
-        timer?.cancel()
-        timer = context.eventLoop.assumeIsolated().scheduleTask(deadline: lastServerActivity + limit) {
-            guard self.exchangeID == id, case .forwarding = self.phase else { return }
-            if NIODeadline.now() < self.lastServerActivity + limit {
-                self.armServerTimer()
-                return
-            }
-            self.serverTimedOut()
-        }
+        serverLimit = TimeAmount.of(pool.backend.timeouts.server ?? .seconds(60))
+        setTimer(.server, lastServerActivity + serverLimit)
     }
 
     private func serverTimedOut() {

@@ -180,8 +180,10 @@ public final class ProxyEngine: Sendable {
                         let operations = client.pipeline.syncOperations
                         try operations.addHandler(ByteCountingHandler(counters: counters))
                         if frontend.mode == .http {
+                            // Pipelining is handled by HTTPFrontendHandler: NIO's assistance pauses reading
+                            // during every response, two epoll_ctl calls per request.
                             try operations.configureHTTPServerPipeline(
-                                withPipeliningAssistance: true,
+                                withPipeliningAssistance: false,
                                 withErrorHandling: true,
                                 withOutboundHeaderValidation: true,
                                 withEncoderConfiguration: .init(),
