@@ -97,6 +97,7 @@ extension ParserState {
         checkBinds()
         return ProxyConfiguration(
             maxConnections: globalMaxConnections,
+            threads: globalThreads,
             frontends: frontends,
             backends: backends,
             warnings: warnings

@@ -8,6 +8,7 @@ struct ParserState {
     var current: ProxySection?
     var sections: [ProxySection] = []
     var globalMaxConnections: Int?
+    var globalThreads: Int?
 
     init(file: String) { self.file = file }
 
@@ -81,6 +82,14 @@ struct ParserState {
         let keyword = words[0]
         if keyword == "maxconn" {
             globalMaxConnections = positiveInt(words, number)
+        } else if keyword == "nbthread" {
+            if let value = positiveInt(words, number) {
+                if value > 64 {
+                    error(number, "nbthread", "at most 64 threads")
+                } else {
+                    globalThreads = value
+                }
+            }
         } else if keyword == "stats", words.count > 1, words[1] == "socket" || words[1] == "timeout" {
             warn(
                 number,

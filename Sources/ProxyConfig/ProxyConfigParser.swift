@@ -26,7 +26,7 @@ public enum ProxyConfigParser {
 
     /// Keywords accepted and ignored (they tune performance, processes or logging); each gives a warning.
     public static let ignoredKeywords: Set<String> = [
-        "daemon", "nbthread", "nbproc", "log", "log-tag", "user", "group", "uid", "gid", "chroot", "pidfile",
+        "daemon", "nbproc", "log", "log-tag", "user", "group", "uid", "gid", "chroot", "pidfile",
         "master-worker", "ca-base", "crt-base", "spread-checks", "maxcompcpuusage", "maxpipes", "description",
         "node", "hard-stop-after", "grace", "cpu-map", "busy-polling", "insecure-fork-wanted", "stats-file",
     ]

@@ -4,6 +4,8 @@
 public struct ProxyConfiguration: Hashable, Sendable {
     /// `global`: process-wide settings.
     public var maxConnections: Int?
+    /// `global nbthread`: event loop threads (default: one per CPU). Read at start; a reload keeps the count.
+    public var threads: Int?
     /// Frontends in file order.
     public var frontends: [Frontend]
     /// Backends in file order.

@@ -40,12 +40,14 @@ extension FailoverAgentCommand {
                 throw ExitCode(1)
             }
             for warning in parsed.warnings { print("warning: \(warning)") }
+            // `global nbthread`, else one event loop per CPU, as HAProxy.
+            let group = MultiThreadedEventLoopGroup(numberOfThreads: parsed.threads ?? System.coreCount)
             let engine: ProxyEngine
             let sockets = ListeningSockets()
             do {
                 engine = try ProxyEngine(
                     configuration: parsed,
-                    group: MultiThreadedEventLoopGroup.singleton,
+                    group: group,
                     logger: logger,
                     sockets: sockets
                 )
@@ -59,15 +61,15 @@ extension FailoverAgentCommand {
                 )
                 return
             }
-            try await serve(first: engine, sockets: sockets, logger: logger)
+            try await serve(first: engine, group: group, sockets: sockets, logger: logger)
         }
 
         /// Sends `WATCHDOG=1` every 500 ms while every event loop runs a task within a second: the supervising
         /// agent (or systemd with `WatchdogSec=`) restarts an engine that stops pinging, which a TCP probe
         /// cannot see (a stopped process's listening socket still completes handshakes).
-        private static func pingWhileAlive(_ notifier: SystemdNotifier) async {
+        private static func pingWhileAlive(_ notifier: SystemdNotifier, group: MultiThreadedEventLoopGroup) async {
             guard notifier.isEnabled else { return }
-            let loops = Array(MultiThreadedEventLoopGroup.singleton.makeIterator())
+            let loops = Array(group.makeIterator())
             while !Task.isCancelled {
                 let answered = await withTaskGroup(of: Bool.self) { race in
                     race.addTask {
@@ -90,10 +92,15 @@ extension FailoverAgentCommand {
         /// Serves until SIGTERM/SIGINT; on SIGHUP re-reads the file: an invalid one is refused (the running engine
         /// goes on), a valid one starts a new engine that accepts from the same listening sockets (no queued
         /// connection is lost) and, once it is ready, the old one stops accepting and drains.
-        private func serve(first: ProxyEngine, sockets: ListeningSockets, logger: Logger) async throws {
+        private func serve(
+            first: ProxyEngine,
+            group: MultiThreadedEventLoopGroup,
+            sockets: ListeningSockets,
+            logger: Logger
+        ) async throws {
             // READY=1 / RELOADING=1 / STOPPING=1 go to NOTIFY_SOCKET: systemd's, or the supervising agent's.
             let notifier = SystemdNotifier()
-            let liveness = Task { await Self.pingWhileAlive(notifier) }
+            let liveness = Task { await Self.pingWhileAlive(notifier, group: group) }
             defer { liveness.cancel() }
             var current = Task {
                 do {
@@ -130,7 +137,7 @@ extension FailoverAgentCommand {
                     let parsed = try ProxyConfigParser.parse(String(decoding: data, as: UTF8.self), file: config)
                     next = try ProxyEngine(
                         configuration: parsed,
-                        group: MultiThreadedEventLoopGroup.singleton,
+                        group: group,
                         logger: logger,
                         sockets: sockets
                     )
