@@ -375,7 +375,7 @@ engine_setup() {  # engine_setup PORT_ON_LB1
         # lb2 also binds the VIP itself, which it does not hold while backup.
         [ "$i" = 2 ] && printf 'listen onvip %s:8082\n    server a 127.0.0.1:8081\n' "$VIP4" >>"$LAB_DIR/n$i/proxy.cfg"
         printf '#!/bin/sh\nenv | grep ^FAILOVER_ | sort >>"%s"\n' "$LAB_DIR/n$i/hook.log" >"$LAB_DIR/n$i/hook.sh"
-        printf '#!/bin/sh\nsleep 60\n' >"$LAB_DIR/n$i/hang.sh"
+        printf '#!/bin/sh\nsleep 5\n' >"$LAB_DIR/n$i/hang.sh"
         chmod 755 "$LAB_DIR/n$i/hook.sh" "$LAB_DIR/n$i/hang.sh"
     done
     LAB_EXTRA=$(printf '[engine]\nconfig = "%s/n@N@/proxy.cfg"\nprobe = "127.0.0.1:%s"\n\n[hooks]\non_primary = "%s/n@N@/hook.sh"\non_backup = "%s/n@N@/hang.sh"\ntimeout = "500ms"\n' \
