@@ -82,6 +82,7 @@ let package = Package(
             name: "FailoverAgent",
             dependencies: [
                 "FailoverCore", "FailoverWire", "FailoverConfig", "ControlProtocol", "SystemdNotify", "CFailoverNet",
+                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),

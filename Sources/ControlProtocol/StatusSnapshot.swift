@@ -95,6 +95,8 @@ public struct StatusSnapshot: Codable, Hashable, Sendable {
     public var peers: [Peer]
     /// Datagrams refused, by reason.
     public var rejected: [String: Int]
+    /// What is wrong with the config on disk or its sync, if anything (nil: nothing to say).
+    public var configNote: String?
 
     public init(
         node: String,
@@ -113,7 +115,8 @@ public struct StatusSnapshot: Codable, Hashable, Sendable {
         configHash: String,
         keyFingerprint: String,
         peers: [Peer],
-        rejected: [String: Int]
+        rejected: [String: Int],
+        configNote: String? = nil
     ) {
         self.node = node
         self.role = role
@@ -132,5 +135,6 @@ public struct StatusSnapshot: Codable, Hashable, Sendable {
         self.keyFingerprint = keyFingerprint
         self.peers = peers
         self.rejected = rejected
+        self.configNote = configNote
     }
 }

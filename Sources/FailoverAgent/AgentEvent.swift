@@ -24,6 +24,8 @@ enum AgentEvent: Sendable {
     case witness(Bool)
     /// The engine supervisor's view of the local engine changed.
     case engine(EngineReport)
+    /// The engine's config bundle on disk has new content.
+    case configEdited(ConfigEdit)
 }
 
 /// Who is on the other end of a control connection.

@@ -84,7 +84,8 @@ extension AgentLoop {
             rejected: budget.map {
                 $0.dropped > 0 ? rejected.merging(["dropped_backlog": $0.dropped]) { $1 } : rejected
             }
-                ?? rejected
+                ?? rejected,
+            configNote: configNote
         )
     }
 }

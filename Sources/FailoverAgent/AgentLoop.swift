@@ -38,9 +38,16 @@ struct AgentLoop {
     var engineReport = EngineReport(state: .starting, kind: "", restarts: 0, detail: "supervisor starting")
     var engineCommands: AsyncStream<EngineCommand>.Continuation?
     var hooks: HookRunner?
+    var stampFile = StampFile(path: nil)
+    var configNote: String?
+    var configInitialized = false
 
     /// Processes events until the election says shutdown is complete (or its deadline passes).
     mutating func run(_ events: AsyncStream<AgentEvent>) async {
+        if configuration.engine.config == nil {
+            // Nothing to supervise: eligible from the first instant (not only once the supervisor says so).
+            handle(.engine(EngineReport(state: .unsupervised, kind: "none", restarts: 0, detail: "no engine.config")))
+        }
         for await event in events {
             handle(event)
             if stopped { break }
@@ -75,6 +82,8 @@ struct AgentLoop {
             reload(reply: reply)
         case .witness(let reachable):
             apply(election.step(.witness(reachable: reachable), at: now))
+        case .configEdited(let edit):
+            configEdited(edit, now: now)
         case .engine(let report):
             guard report != engineReport else { return }
             if report.state != engineReport.state {
@@ -120,6 +129,7 @@ struct AgentLoop {
     private mutating func periodic(now: Instant) {
         if now - lastReconcile >= .seconds(1) {
             lastReconcile = now
+            checkConfigSync(now: now)
             switch election.vip {
             case .held: vipJobs.yield(.reconcile(shouldHold: true))
             case .released where election.role != .primary: vipJobs.yield(.reconcile(shouldHold: false))

@@ -164,9 +164,19 @@ public struct AgentService: Service {
         let (hookQueue, hookSink) = AsyncStream<[String: String]>.makeStream()
         let hooks = HookRunner(hooks: configuration.hooks, node: configuration.node.name.value, queue: hookSink)
         loop.hooks = hooks
+        loop.stampFile = StampFile(path: options.stateDirectory.map { "\($0)/config-stamp" })
+        let watcher = configuration.engine.config.map { config in
+            ConfigWatcher(
+                launch: EngineLaunch(engine: configuration.engine, config: config),
+                files: [config] + configuration.engine.syncFiles,
+                events: eventSink,
+                logger: logger
+            )
+        }
         let hookTimeout = configuration.hooks.timeout
         await withTaskGroup(of: Void.self) { tasks in
             tasks.addTask { await supervisor.run(commands: engineCommands) }
+            if let watcher { tasks.addTask { await watcher.run() } }
             tasks.addTask { await HookRunner.run(hookQueue, timeout: hookTimeout, logger: logger) }
             tasks.addTask { await worker.run(jobs) }
             tasks.addTask {

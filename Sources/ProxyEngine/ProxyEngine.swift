@@ -105,6 +105,10 @@ public final class ProxyEngine: Sendable {
             tasks.cancelAll()
         }
         draining.set()
+        // Stop accepting first and let connections already accepted finish setting up, then close: closing a
+        // listener in the middle of an accept can drop the connection being accepted.
+        for channel in listeners { try? await channel.setOption(.autoRead, value: false).get() }
+        await Self.pause(.milliseconds(50))
         for channel in listeners { try? await channel.close() }
         if ownsSockets { sockets.keep(only: []) }
         let deadline = ContinuousClock.now + drain

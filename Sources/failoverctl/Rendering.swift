@@ -18,6 +18,7 @@ enum Rendering {
         lines.append(
             "  config:  generation \(status.configGeneration) (\(status.configHash)) · key \(status.keyFingerprint)"
         )
+        if let note = status.configNote { lines.append("  config:  \(note)") }
         if status.peers.isEmpty { lines.append("peer: none heard yet (check the links and the key)") }
         for peer in status.peers {
             lines.append(

@@ -463,6 +463,30 @@ scenario_engine_haproxy() {
     expect "lb1 still holds the VIP" holder_is lb1
 }
 
+# The primary notices an edit of its engine config: a valid one becomes the next generation and is reloaded,
+# an invalid one is refused and shown; the backup's status says its copy differs.
+config_generation() { lab_ctl "$1" status --json 2>/dev/null | "$PY" -c 'import json,sys; print(json.load(sys.stdin)["status"]["configGeneration"])' 2>/dev/null; }
+generation_above() { [ "$(config_generation "$1")" -gt "$2" ] 2>/dev/null; }
+serves_port() { ip netns exec "$(lab_ns "n$1")" "$PY" -c "import socket; socket.create_connection(('127.0.0.1', $2), timeout=1)" 2>/dev/null; }
+status_says() { case "$(lab_ctl "$1" status 2>/dev/null)" in *"$2"*) return 0 ;; esac; return 1; }
+
+scenario_config_edit() {
+    engine_setup 8080
+    start_pair
+    lab_wait 3 both_engines_ready
+    local before; before=$(config_generation 1)
+    expect "the primary announces a config generation" test "${before:-0}" -ge 1
+    printf 'listen extra :8083\n    server a 127.0.0.1:8081\n' >>"$LAB_DIR/n1/proxy.cfg"
+    expect "a valid edit on the primary becomes the next generation within 1 s" lab_wait 1 generation_above 1 "$before"
+    expect "and the engine reloads it (the new listener answers)" lab_wait 3 serves_port 1 8083
+    expect "the backup's status says its copy differs from the primary's" lab_wait 2 status_says 2 "differs from lb1"
+    local good; good=$(config_generation 1)
+    echo "bogus-keyword" >>"$LAB_DIR/n1/proxy.cfg"
+    expect "an invalid edit is refused and shown in status" lab_wait 2 status_says 1 "fails the engine's check"
+    expect "the generation does not move" test "$(config_generation 1)" = "$good"
+    expect "and the engine keeps serving" serves_port 1 8083
+}
+
 scenario_systemd_notify() {
     local socket=$LAB_DIR/notify.sock log=$LAB_DIR/notify.log
     ip netns exec "$(lab_ns n1)" "$PY" tests/e2e/notify-listener.py "$socket" "$log" 20 &
@@ -494,7 +518,7 @@ sys.exit(1 if pings else 0)"
 }
 
 all=(start_together planned_failover kill9 sigterm peer_restart one_link_down both_links_down vip_deleted
-    stale_vip neighbour forged flood control witness proxy_reload proxy_http engine engine_cannot_bind engine_haproxy systemd_notify)
+    stale_vip neighbour forged flood control witness proxy_reload proxy_http engine engine_cannot_bind engine_haproxy config_edit systemd_notify)
 selected=("$@")
 [ ${#selected[@]} -eq 0 ] && selected=("${all[@]}")
 install_packages iproute2 curl util-linux nftables python3 procps nginx-light wrk haproxy

@@ -1,0 +1,119 @@
+import Crypto
+import FailoverConfig
+import Foundation
+import Logging
+import Subprocess
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+#if canImport(System)
+import System
+#else
+import SystemPackage
+#endif
+
+/// A change of the engine's config bundle (the config file and `engine.sync_files`, in that order), as seen
+/// on disk: its SHA-256 and whether the engine's own check accepts it.
+struct ConfigEdit: Sendable, Equatable {
+    var hash: [UInt8]
+    var valid: Bool
+    /// The check's complaint when not valid.
+    var problem: String
+}
+
+/// Watches the bundle with a cheap poll (size, mtime and inode of each file every 100 ms; the bytes are
+/// hashed only when one of those moved) and reports every new content, validated with the engine's check,
+/// to the main loop. The loop decides what it means (a new generation on the primary, drift on the backup).
+struct ConfigWatcher: Sendable {
+    let launch: EngineLaunch
+    let files: [String]
+    let events: AsyncStream<AgentEvent>.Continuation
+    let logger: Logger
+
+    func run() async {
+        var lastFingerprint: [String] = []
+        var lastHash: [UInt8] = []
+        while !Task.isCancelled {
+            let fingerprint = files.map(Self.fingerprint)
+            if fingerprint != lastFingerprint {
+                lastFingerprint = fingerprint
+                let hash = Self.hash(files)
+                if hash != lastHash {
+                    lastHash = hash
+                    let (valid, problem) = await check()
+                    events.yield(.configEdited(ConfigEdit(hash: hash, valid: valid, problem: problem)))
+                }
+            }
+            try? await Task.sleep(for: .milliseconds(100))
+        }
+    }
+
+    /// Size, modification time and inode: what moves when a file is written or replaced.
+    static func fingerprint(_ path: String) -> String {
+        var info = stat()
+        guard stat(path, &info) == 0 else { return "missing" }
+        return "\(info.st_size)/\(info.st_mtim.tv_sec).\(info.st_mtim.tv_nsec)/\(info.st_ino)"
+    }
+
+    /// SHA-256 over each file's path, length and bytes, in order (a missing file counts as empty).
+    static func hash(_ files: [String]) -> [UInt8] {
+        var digest = SHA256()
+        for path in files {
+            let data = FileManager.default.contents(atPath: path) ?? Data()
+            digest.update(data: Array(path.utf8) + [0])
+            digest.update(data: Array("\(data.count)".utf8) + [0])
+            digest.update(data: data)
+        }
+        return Array(digest.finalize())
+    }
+
+    private func check() async -> (Bool, String) {
+        do {
+            let result = try await Subprocess.run(
+                .path(FilePath(launch.binary)),
+                arguments: Arguments(launch.checkArguments),
+                output: .string(limit: 1 << 16),
+                error: .string(limit: 1 << 16)
+            )
+            let text = (result.standardOutput + result.standardError).trimmingTrailingNewlines()
+            return (result.terminationStatus.isSuccess, text)
+        } catch {
+            return (false, "could not run the engine's check \(launch.binary): \(error)")
+        }
+    }
+}
+
+/// The stamp this node serves, kept across restarts in the state directory (`config-stamp`: generation and
+/// hex hash on one line).
+struct StampFile: Sendable {
+    let path: String?
+
+    func load() -> (generation: UInt64, hash: [UInt8])? {
+        guard let path, let text = try? String(contentsOfFile: path, encoding: .utf8) else { return nil }
+        let words = text.split(whereSeparator: \.isWhitespace)
+        guard words.count == 2, let generation = UInt64(words[0]), let hash = Self.bytes(String(words[1])),
+            hash.count == 32
+        else { return nil }
+        return (generation, hash)
+    }
+
+    func save(generation: UInt64, hash: [UInt8]) {
+        guard let path else { return }
+        let hex = hash.map { String(format: "%02x", $0) }.joined()
+        try? "\(generation) \(hex)\n".write(toFile: path, atomically: true, encoding: .utf8)
+    }
+
+    private static func bytes(_ hex: String) -> [UInt8]? {
+        var result: [UInt8] = []
+        var index = hex.startIndex
+        while index < hex.endIndex {
+            let next = hex.index(index, offsetBy: 2, limitedBy: hex.endIndex) ?? hex.endIndex
+            guard let byte = UInt8(hex[index..<next], radix: 16) else { return nil }
+            result.append(byte)
+            index = next
+        }
+        return result
+    }
+}
