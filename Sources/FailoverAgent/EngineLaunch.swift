@@ -32,7 +32,7 @@ struct EngineLaunch: Sendable {
             binary = engine.binary ?? AgentConfiguration.Defaults.haproxyBinary
             // -Ws: master-worker with sd_notify; SIGUSR2 to the master reloads, SIGUSR1 stops softly.
             arguments = ["-Ws", "-f", config]
-            checkArguments = ["-c", "-q", "-f", config]
+            checkArguments = ["-c", "-f", config]
             reloadSignal = SIGUSR2
             stopSignal = SIGUSR1
         }

@@ -378,9 +378,11 @@ engine_setup() {  # engine_setup PORT_ON_LB1
         printf '#!/bin/sh\nsleep 5\n' >"$LAB_DIR/n$i/hang.sh"
         chmod 755 "$LAB_DIR/n$i/hook.sh" "$LAB_DIR/n$i/hang.sh"
     done
-    LAB_EXTRA=$(printf '[engine]\nconfig = "%s/n@N@/proxy.cfg"\nprobe = "127.0.0.1:%s"\n\n[hooks]\non_primary = "%s/n@N@/hook.sh"\non_backup = "%s/n@N@/hang.sh"\ntimeout = "500ms"\n' \
+    local extra
+    extra=$(printf '[engine]\nconfig = "%s/n@N@/proxy.cfg"\nprobe = "127.0.0.1:%s"\n\n[hooks]\non_primary = "%s/n@N@/hook.sh"\non_backup = "%s/n@N@/hang.sh"\ntimeout = "500ms"\n' \
         "$LAB_DIR" 8080 "$LAB_DIR" "$LAB_DIR")
-    LAB_EXTRA=${LAB_EXTRA/127.0.0.1:8080/127.0.0.1:@PORT@} lab_write_configs
+    # Only for these configs: a global LAB_EXTRA would follow into the next scenarios.
+    LAB_EXTRA=${extra/127.0.0.1:8080/127.0.0.1:@PORT@} lab_write_configs
     sed -i "s/@PORT@/$1/" "$LAB_DIR/n1/agent.toml"
     sed -i "s/@PORT@/8080/" "$LAB_DIR/n2/agent.toml"
 }
@@ -390,13 +392,21 @@ engine_ready() { case "$(engine_line "$1")" in *"engine:  ready"*) return 0 ;; e
 engine_restarts_at_least() { local n; n=$(engine_line "$1" | grep -o '[0-9]* restart' | cut -d' ' -f1); [ "${n:-0}" -ge "$2" ]; }
 engine_restarted_ready() { engine_restarts_at_least "$1" "$2" && engine_ready "$1"; }
 both_engines_ready() { engine_ready 1 && engine_ready 2; }
+# With engines, the first node whose engine is ready takes the VIP (a node still starting its engine is not
+# eligible), so lb1 starts first to be the primary.
+start_pair_engines() {
+    lab_start_agent 1
+    lab_wait 8 holder_is lb1
+    lab_start_agent 2
+    lab_wait 8 engine_ready 2 && lab_wait 3 role_is 2 backup
+}
 serves_8080() { ip netns exec "$(lab_ns n1)" "$PY" -c "import socket; socket.create_connection(('127.0.0.1', 8080), timeout=1)" 2>/dev/null; }
 in_fault() { case "$(lab_ctl "$1" status 2>/dev/null)" in *fault*) return 0 ;; esac; return 1; }
 engine_exit_reason() { case "$(engine_line "$1")" in *"last exit: $2"*) return 0 ;; esac; return 1; }
 
 scenario_engine() {
     engine_setup 8080
-    start_pair
+    start_pair_engines
     expect "both engines ready under supervision" lab_wait 3 both_engines_ready
     expect "the engine serves on lb1" lab_wait 2 serves_8080
     expect "the backup's engine binds the VIP: the agent set ip_nonlocal_bind" grep -q "set net.ipv4.ip_nonlocal_bind = 1" "$LAB_DIR/n2/agent.log"
@@ -445,7 +455,7 @@ scenario_engine_haproxy() {
         printf 'global\n    maxconn 100\ndefaults\n    mode tcp\n    timeout connect 1s\n    timeout client 5s\n    timeout server 5s\nlisten web\n    bind :8080\n    server a 127.0.0.1:8081\n' \
             >"$LAB_DIR/n$i/proxy.cfg"
     done
-    start_pair
+    start_pair_engines
     expect "HAProxy (-Ws) is supervised and ready on both nodes" lab_wait 5 both_engines_ready
     expect "HAProxy serves on lb1" lab_wait 2 serves_8080
     lab_ctl 1 reload >"$LAB_DIR/out" 2>&1
@@ -472,7 +482,7 @@ status_says() { case "$(lab_ctl "$1" status 2>/dev/null)" in *"$2"*) return 0 ;;
 
 scenario_config_edit() {
     engine_setup 8080
-    start_pair
+    start_pair_engines
     lab_wait 3 both_engines_ready
     local before; before=$(config_generation 1)
     expect "the primary announces a config generation" test "${before:-0}" -ge 1
