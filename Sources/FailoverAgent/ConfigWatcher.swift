@@ -1,17 +1,11 @@
 import Crypto
 import FailoverConfig
+import FailoverWire
 import Foundation
 import Logging
-import Subprocess
 
 #if canImport(Glibc)
 import Glibc
-#endif
-
-#if canImport(System)
-import System
-#else
-import SystemPackage
 #endif
 
 /// A change of the engine's config bundle (the config file and `engine.sync_files`, in that order), as seen
@@ -42,7 +36,7 @@ struct ConfigWatcher: Sendable {
                 let hash = Self.hash(files)
                 if hash != lastHash {
                     lastHash = hash
-                    let (valid, problem) = await check()
+                    let (valid, problem) = await launch.check()
                     events.yield(.configEdited(ConfigEdit(hash: hash, valid: valid, problem: problem)))
                 }
             }
@@ -68,21 +62,6 @@ struct ConfigWatcher: Sendable {
         }
         return Array(digest.finalize())
     }
-
-    private func check() async -> (Bool, String) {
-        do {
-            let result = try await Subprocess.run(
-                .path(FilePath(launch.binary)),
-                arguments: Arguments(launch.checkArguments),
-                output: .string(limit: 1 << 16),
-                error: .string(limit: 1 << 16)
-            )
-            let text = (result.standardOutput + result.standardError).trimmingTrailingNewlines()
-            return (result.terminationStatus.isSuccess, text)
-        } catch {
-            return (false, "could not run the engine's check \(launch.binary): \(error)")
-        }
-    }
 }
 
 /// The stamp this node serves, kept across restarts in the state directory (`config-stamp`: generation and
@@ -93,7 +72,7 @@ struct StampFile: Sendable {
     func load() -> (generation: UInt64, hash: [UInt8])? {
         guard let path, let text = try? String(contentsOfFile: path, encoding: .utf8) else { return nil }
         let words = text.split(whereSeparator: \.isWhitespace)
-        guard words.count == 2, let generation = UInt64(words[0]), let hash = Self.bytes(String(words[1])),
+        guard words.count == 2, let generation = UInt64(words[0]), let hash = Hex.decode(words[1]),
             hash.count == 32
         else { return nil }
         return (generation, hash)
@@ -101,19 +80,6 @@ struct StampFile: Sendable {
 
     func save(generation: UInt64, hash: [UInt8]) {
         guard let path else { return }
-        let hex = hash.map { String(format: "%02x", $0) }.joined()
-        try? "\(generation) \(hex)\n".write(toFile: path, atomically: true, encoding: .utf8)
-    }
-
-    private static func bytes(_ hex: String) -> [UInt8]? {
-        var result: [UInt8] = []
-        var index = hex.startIndex
-        while index < hex.endIndex {
-            let next = hex.index(index, offsetBy: 2, limitedBy: hex.endIndex) ?? hex.endIndex
-            guard let byte = UInt8(hex[index..<next], radix: 16) else { return nil }
-            result.append(byte)
-            index = next
-        }
-        return result
+        try? "\(generation) \(Hex.encode(hash))\n".write(toFile: path, atomically: true, encoding: .utf8)
     }
 }

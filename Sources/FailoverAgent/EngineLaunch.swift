@@ -1,4 +1,11 @@
 import FailoverConfig
+import Subprocess
+
+#if canImport(System)
+import System
+#else
+import SystemPackage
+#endif
 
 #if canImport(Glibc)
 import Glibc
@@ -46,9 +53,28 @@ struct EngineLaunch: Sendable {
         return String(decoding: buffer[0..<length].map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 
-    /// The hosts of every `bind` (and `listen NAME ADDR`) in an HAProxy-style config, as written.
-    static func bindHosts(configText: String) -> [String] {
-        var hosts: [String] = []
+    /// Runs the engine's own check of its config: whether it passes, and what it printed.
+    func check() async -> (Bool, String) {
+        do {
+            let result = try await Subprocess.run(
+                .path(FilePath(binary)),
+                arguments: Arguments(checkArguments),
+                output: .string(limit: 1 << 16),
+                error: .string(limit: 1 << 16)
+            )
+            return (
+                result.terminationStatus.isSuccess,
+                (result.standardOutput + result.standardError).trimmingTrailingNewlines()
+            )
+        } catch {
+            return (false, "could not run the engine's check \(binary): \(error)")
+        }
+    }
+
+    /// Every `bind ADDR:PORT[,…]` and `listen NAME ADDR:PORT` of an HAProxy-style config, as host (without
+    /// brackets) and port, in file order.
+    static func binds(configText: String) -> [(host: String, port: UInt16)] {
+        var binds: [(host: String, port: UInt16)] = []
         for line in configText.split(separator: "\n") {
             let words = line.split(whereSeparator: { $0 == " " || $0 == "\t" })
             guard let first = words.first else { continue }
@@ -56,37 +82,28 @@ struct EngineLaunch: Sendable {
             if first == "bind", words.count >= 2 { addresses = words[1].split(separator: ",") }
             if first == "listen", words.count >= 3 { addresses = words[2].split(separator: ",") }
             for address in addresses {
-                guard let colon = address.lastIndex(of: ":") else { continue }
-                hosts.append(String(address[..<colon].trimmingCharacters(in: "[]")))
-            }
-        }
-        return hosts
-    }
-
-    /// The listener the liveness probe connects to when `engine.probe` is not set: the first `bind` (or
-    /// `listen NAME ADDR`) on every address or on loopback, probed on loopback. A bind on one specific
-    /// address (the VIP, say) is not probed by default: on the backup it would reach the primary.
-    static func defaultProbe(configText: String) -> Endpoint? {
-        for line in configText.split(separator: "\n") {
-            let words = line.split(whereSeparator: { $0 == " " || $0 == "\t" })
-            guard let first = words.first, !first.hasPrefix("#") else { continue }
-            var addresses: [Substring] = []
-            if first == "bind", words.count >= 2 { addresses = words[1].split(separator: ",") }
-            if first == "listen", words.count >= 3 { addresses = words[2].split(separator: ",") }
-            for address in addresses {
                 guard let colon = address.lastIndex(of: ":"), let port = UInt16(address[address.index(after: colon)...])
                 else { continue }
-                let host = address[..<colon].trimmingCharacters(in: "[]")
-                let probeHost: String
-                switch host {
-                case "", "*", "0.0.0.0", "ipv4@", "ipv4@0.0.0.0": probeHost = "127.0.0.1"
-                case "::", "[::]", "ipv6@::": probeHost = "::1"
-                default:
-                    guard host.hasPrefix("127.") || host == "::1" else { continue }
-                    probeHost = String(host)
-                }
-                if let address = IPAddress(probeHost) { return Endpoint(address: address, port: port) }
+                binds.append((String(address[..<colon].trimmingCharacters(in: "[]")), port))
             }
+        }
+        return binds
+    }
+
+    /// The listener the liveness probe connects to when `engine.probe` is not set: the first bind on every
+    /// address or on loopback, probed on loopback. A bind on one specific address (the VIP, say) is not
+    /// probed by default: on the backup it would reach the primary.
+    static func defaultProbe(configText: String) -> Endpoint? {
+        for (host, port) in binds(configText: configText) {
+            let probeHost: String
+            switch host {
+            case "", "*", "0.0.0.0", "ipv4@", "ipv4@0.0.0.0": probeHost = "127.0.0.1"
+            case "::", "ipv6@::": probeHost = "::1"
+            default:
+                guard host.hasPrefix("127.") || host == "::1" else { continue }
+                probeHost = host
+            }
+            if let address = IPAddress(probeHost) { return Endpoint(address: address, port: port) }
         }
         return nil
     }

@@ -64,7 +64,7 @@ struct EngineSupervisor: Sendable {
         if let data = FileManager.default.contents(atPath: config) {
             let text = String(decoding: data, as: UTF8.self)
             if probeTarget == nil { probeTarget = EngineLaunch.defaultProbe(configText: text) }
-            allowNonLocalBind(for: EngineLaunch.bindHosts(configText: text))
+            allowNonLocalBind(for: EngineLaunch.binds(configText: text).map(\.host))
         }
         if probeTarget == nil {
             logger.warning(
@@ -271,23 +271,10 @@ struct EngineSupervisor: Sendable {
 
     /// Validates the config with the engine's own check, then signals the running engine.
     private func reload(_ launch: EngineLaunch, pid: Int32?) async -> (Bool, String) {
-        do {
-            let check = try await Subprocess.run(
-                .path(FilePath(launch.binary)),
-                arguments: Arguments(launch.checkArguments),
-                output: .string(limit: 1 << 16),
-                error: .string(limit: 1 << 16)
-            )
-            guard check.terminationStatus.isSuccess else {
-                let text = (check.standardOutput + check.standardError).trimmingTrailingNewlines()
-                logger.error(
-                    "engine reload refused: the config does not pass the check",
-                    metadata: ["output": "\(text)"]
-                )
-                return (false, "engine config refused, the running engine keeps the old one:\n\(text)")
-            }
-        } catch {
-            return (false, "could not run the engine's check \(launch.binary): \(error)")
+        let (valid, output) = await launch.check()
+        guard valid else {
+            logger.error("engine reload refused: the config does not pass the check", metadata: ["output": "\(output)"])
+            return (false, "engine config refused, the running engine keeps the old one:\n\(output)")
         }
         guard let pid else { return (true, "engine config valid; the engine is not running, it starts with it") }
         kill(pid, launch.reloadSignal)
