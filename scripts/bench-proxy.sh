@@ -220,15 +220,22 @@ stop_proxy() { stop_pid "$PROXY_PID" 15 "$1"; PROXY_PID=; }
 
 # utime+stime (stat fields 14, 15) of a process and its children, in clock ticks → TICKS. No fork, so that
 # reading it does not add to this shell's children's times (which measure wrk).
-proc_ticks() {
-    local pid line file kids=() pids=("$1") f
-    TICKS=0
+# A process and its direct children (HAProxy's master and workers) → FAMILY.
+proc_family() {
+    local file kids=()
+    FAMILY=("$1")
     for file in /proc/"$1"/task/*/children; do
         [ -r "$file" ] || continue
         read -r -a kids <"$file" || true
-        pids+=("${kids[@]}")
+        FAMILY+=("${kids[@]}")
     done
-    for pid in "${pids[@]}"; do
+}
+
+proc_ticks() {
+    local pid line f
+    TICKS=0
+    proc_family "$1"
+    for pid in "${FAMILY[@]}"; do
         read -r line 2>/dev/null <"/proc/$pid/stat" || continue
         read -r -a f <<<"${line##*) }"   # f[0] is field 3 (state)
         TICKS=$((TICKS + f[11] + f[12]))
@@ -245,14 +252,10 @@ self_child_ticks() {
 
 # VmHWM of a process and its children, KiB → HWM_KIB.
 proc_hwm() {
-    local pid file kids=() pids=("$1") key value rest
+    local pid key value rest
     HWM_KIB=0
-    for file in /proc/"$1"/task/*/children; do
-        [ -r "$file" ] || continue
-        read -r -a kids <"$file" || true
-        pids+=("${kids[@]}")
-    done
-    for pid in "${pids[@]}"; do
+    proc_family "$1"
+    for pid in "${FAMILY[@]}"; do
         [ -r "/proc/$pid/status" ] || continue
         while read -r key value rest; do
             if [ "$key" = "VmHWM:" ]; then HWM_KIB=$((HWM_KIB + value)); fi

@@ -121,31 +121,47 @@ private final class BackendHandler: ChannelInboundHandler {
 
 /// Sends raw bytes to the engine and reads until it closes (or 5 s pass).
 func exchange(port: Int, _ request: String) async throws -> String {
+    try await converse(port: port, send: request) ?? "<no close within 5 s>"
+}
+
+/// Connects to `port`, sends `request` (if not empty), shuts the sending side when `halfClose`, and reads
+/// until the other end closes; nil when it has not closed within `timeout` (the connection is then closed,
+/// which ends the read, so this never waits longer).
+func converse(
+    port: Int,
+    send request: String,
+    halfClose: Bool = false,
+    timeout: Duration = .seconds(5)
+) async throws -> String? {
     let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+        .channelOption(.allowRemoteHalfClosure, value: halfClose)
         .connect(host: "127.0.0.1", port: port) { channel in
             channel.eventLoop.makeCompletedFuture {
-                try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: channel)
+                try NIOAsyncChannel<ByteBuffer, ByteBuffer>(
+                    wrappingChannelSynchronously: channel,
+                    configuration: .init(isOutboundHalfClosureEnabled: halfClose)
+                )
             }
         }
     let raw = channel.channel
     return try await withThrowingTaskGroup(of: String?.self) { group in
         group.addTask {
-            try await channel.executeThenClose { inbound, outbound in
-                try await outbound.write(ByteBuffer(string: request))
+            try? await channel.executeThenClose { inbound, outbound in
+                if !request.isEmpty { try await outbound.write(ByteBuffer(string: request)) }
+                if halfClose { outbound.finish() }
                 var text = ""
                 for try await var chunk in inbound { text += chunk.readString(length: chunk.readableBytes) ?? "" }
                 return text
             }
         }
         group.addTask {
-            // Closing the channel ends the read above, so the group can finish.
-            try? await Task.sleep(for: .seconds(5))
+            try? await Task.sleep(for: timeout)
             try? await raw.close()
             return nil
         }
         let first = try await group.next() ?? nil
         group.cancelAll()
-        return first ?? "<no close within 5 s>"
+        return first
     }
 }
 
