@@ -54,3 +54,20 @@ public enum SyncPolicy {
         fetched.generation > serving.generation
     }
 }
+
+/// What became of a version that a fetched one replaced on disk.
+public enum ReplacedVersion: String, Hashable, Sendable {
+    /// The primary had it too, before its current version: an ordinary update.
+    case superseded
+    /// The primary never had it: a local edit on this node, or the losing side of a partition in which both
+    /// edited. Kept in the history directory and reported.
+    case rejected
+}
+
+extension SyncPolicy {
+    /// Whether the version with `hash` that a fetched version replaces was superseded (the primary served it
+    /// before: it is in `ancestors`, or it is the fetched version itself) or rejected.
+    public static func replaced(hash: [UInt8], fetched: ConfigStamp, ancestors: [[UInt8]]) -> ReplacedVersion {
+        hash == fetched.hash || ancestors.contains(hash) ? .superseded : .rejected
+    }
+}

@@ -24,6 +24,14 @@ struct ByteReader {
         return UInt16(bytes[offset]) << 8 | UInt16(bytes[offset + 1])
     }
 
+    mutating func readUInt32() -> UInt32? {
+        guard remaining >= 4 else { return nil }
+        var value: UInt32 = 0
+        for index in offset..<(offset + 4) { value = value << 8 | UInt32(bytes[index]) }
+        offset += 4
+        return value
+    }
+
     mutating func readUInt64() -> UInt64? {
         guard remaining >= 8 else { return nil }
         var value: UInt64 = 0

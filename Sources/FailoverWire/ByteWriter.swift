@@ -11,6 +11,12 @@ struct ByteWriter {
         bytes.append(UInt8(truncatingIfNeeded: value))
     }
 
+    mutating func write(_ value: UInt32) {
+        for shift in stride(from: 24, through: 0, by: -8) {
+            bytes.append(UInt8(truncatingIfNeeded: value >> UInt32(shift)))
+        }
+    }
+
     mutating func write(_ value: UInt64) {
         for shift in stride(from: 56, through: 0, by: -8) {
             bytes.append(UInt8(truncatingIfNeeded: value >> UInt64(shift)))

@@ -87,3 +87,16 @@ struct SyncPolicyTests {
         }
     }
 }
+
+@Suite("Config sync: what happens to a replaced version")
+struct ReplacedVersionTests {
+    @Test("a version the primary had is superseded; one it never had (local edit, partition loser) is rejected")
+    func fate() {
+        let fetched = ConfigStamp(generation: 5, hash: Array(repeating: 5, count: 32))
+        let older: [UInt8] = Array(repeating: 4, count: 32)
+        let local: [UInt8] = Array(repeating: 9, count: 32)
+        #expect(SyncPolicy.replaced(hash: older, fetched: fetched, ancestors: [older]) == .superseded)
+        #expect(SyncPolicy.replaced(hash: fetched.hash, fetched: fetched, ancestors: []) == .superseded)
+        #expect(SyncPolicy.replaced(hash: local, fetched: fetched, ancestors: [older]) == .rejected)
+    }
+}
