@@ -7,7 +7,9 @@ struct SyncTransferTests {
     static let clientNonce = [UInt8](repeating: 2, count: 16)
 
     static func offer(sizes: [Int] = [1_000, 200_000, 0]) -> SyncOffer {
-        let files = sizes.enumerated().map { index, size in (0..<size).map { UInt8(truncatingIfNeeded: $0 &* 31 &+ index) } }
+        let files = sizes.enumerated().map { index, size in
+            (0..<size).map { UInt8(truncatingIfNeeded: $0 &* 31 &+ index) }
+        }
         let bundle = ConfigBundle(files: files)
         return SyncOffer(
             stamp: ConfigStamp(generation: 7, hash: bundle.hash),
@@ -22,7 +24,14 @@ struct SyncTransferTests {
         limit: Int = 16 << 20,
         files: Int = 3
     ) -> SyncClientSession {
-        SyncClientSession(keyring: keyring, nonce: nonce, requester: "lb2", serving: 6, limit: limit, expectedFiles: files)
+        SyncClientSession(
+            keyring: keyring,
+            nonce: nonce,
+            requester: "lb2",
+            serving: 6,
+            limit: limit,
+            expectedFiles: files
+        )
     }
 
     /// The server's frames for `offer` after a normal handshake with `client`.
