@@ -12,6 +12,8 @@ public struct ControlReply: Codable, Hashable, Sendable {
     public var status: StatusSnapshot?
     /// For `history`.
     public var history: [HistoryEntry]?
+    /// For `config-history`: the kept versions, newest first.
+    public var configVersions: [ConfigVersion]?
 
     /// Creates a reply.
     public init(
@@ -20,7 +22,8 @@ public struct ControlReply: Codable, Hashable, Sendable {
         error: ControlErrorCode? = nil,
         elapsedMilliseconds: Double? = nil,
         status: StatusSnapshot? = nil,
-        history: [HistoryEntry]? = nil
+        history: [HistoryEntry]? = nil,
+        configVersions: [ConfigVersion]? = nil
     ) {
         self.ok = ok
         self.message = message
@@ -28,6 +31,7 @@ public struct ControlReply: Codable, Hashable, Sendable {
         self.elapsedMilliseconds = elapsedMilliseconds
         self.status = status
         self.history = history
+        self.configVersions = configVersions
     }
 }
 
@@ -61,5 +65,31 @@ public struct HistoryEntry: Codable, Hashable, Sendable {
         self.to = to
         self.term = term
         self.reason = reason
+    }
+}
+
+/// One kept version of the engine's config bundle (`failoverctl history --config`).
+public struct ConfigVersion: Codable, Hashable, Sendable {
+    /// When it was kept, ISO 8601 (UTC).
+    public var savedAt: String
+    public var generation: UInt64
+    /// The first 12 hex digits of its SHA-256.
+    public var hash: String
+    /// `served` (this node served it) or `rejected` (replaced by the primary's version without the primary
+    /// ever having had it: a local edit on this node, or the losing side of a partition).
+    public var status: String
+    /// Where it came from, e.g. `edited on lb1`, `fetched from lb1`, `local edit on this backup`.
+    public var origin: String
+    /// The directory holding its files.
+    public var path: String
+
+    /// Creates an entry.
+    public init(savedAt: String, generation: UInt64, hash: String, status: String, origin: String, path: String) {
+        self.savedAt = savedAt
+        self.generation = generation
+        self.hash = hash
+        self.status = status
+        self.origin = origin
+        self.path = path
     }
 }

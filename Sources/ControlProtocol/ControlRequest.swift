@@ -19,11 +19,15 @@ public enum ControlCommand: String, Codable, Hashable, Sendable, CaseIterable {
     case maintenanceOn = "maintenance-on"
     case maintenanceOff = "maintenance-off"
     case reload
+    /// Config sync now: on the primary, push its version to the peer; on a backup, fetch without waiting.
+    case sync
+    /// The config versions kept in the history directory.
+    case configHistory = "config-history"
 
     /// Whether the command changes state (and so needs a privileged caller).
     public var changesState: Bool {
         switch self {
-        case .status, .history: false
+        case .status, .history, .configHistory: false
         default: true
         }
     }

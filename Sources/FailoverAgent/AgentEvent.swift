@@ -26,6 +26,8 @@ enum AgentEvent: Sendable {
     case engine(EngineReport)
     /// The engine's config bundle on disk has new content.
     case configEdited(ConfigEdit)
+    /// The sync worker finished a fetch.
+    case sync(SyncOutcome)
 }
 
 /// Who is on the other end of a control connection.

@@ -1,3 +1,5 @@
+import CoreMetrics
+import FailoverConfig
 import FailoverCore
 import FailoverWire
 import Logging
@@ -19,70 +21,67 @@ extension AgentLoop {
             )
             return
         }
+        sync.lastEdit = edit
         if !configInitialized {
             // At start: the stamp kept from the last run, or the next generation if the files changed since.
             configInitialized = true
             let kept = stampFile.load()
             let generation = kept.map { $0.hash == edit.hash ? $0.generation : $0.generation + 1 } ?? 1
-            accept(ConfigStamp(generation: generation, hash: edit.hash), now: now, reload: false)
+            let stamp = ConfigStamp(generation: generation, hash: edit.hash)
+            accept(stamp, bundle: edit.bundle, origin: "on disk at start", now: now, reload: false)
             return
         }
         if edit.hash == serving.hash {
-            configNote = nil
+            if configNote?.hasPrefix("the config on disk") == true { configNote = nil }
             return
         }
+        // The sync worker is writing exactly this version: its report follows.
+        if edit.hash == sync.inFlight?.hash { return }
         guard election.role == .primary else {
             configNote =
                 "the config on disk was edited on this \(election.role) node: not synced and not reloaded; "
-                + "edit on the primary, whose version is the source"
+                + "edit on the primary, whose version is the source (this edit is kept as rejected at the next sync)"
             logger.warning("\(configNote!)")
             return
         }
         let peer = election.alivePeers(at: now).first?.latest.config
         let generation = SyncPolicy.nextGeneration(local: serving, peer: peer)
-        accept(ConfigStamp(generation: generation, hash: edit.hash), now: now, reload: true)
+        let stamp = ConfigStamp(generation: generation, hash: edit.hash)
+        accept(stamp, bundle: edit.bundle, origin: "edited on \(configuration.node.name)", now: now, reload: true)
     }
 
-    /// Serves and announces `stamp`, keeps it for the next start, and reloads the engine when asked.
-    mutating func accept(_ stamp: ConfigStamp, now: Instant, reload: Bool) {
+    /// On becoming primary: an edit made on disk while this node was backup is now the source.
+    mutating func becamePrimary(now: Instant) {
+        offerBox?.set(primary: true)
+        guard let edit = sync.lastEdit, configInitialized, edit.hash != election.configStamp.hash else { return }
+        logger.notice("this node is primary now: the edit on its disk becomes the next generation")
+        configEdited(edit, now: now)
+    }
+
+    /// Serves and announces `stamp` (whose bytes are `bundle`), keeps it for the next start and in the history
+    /// directory, and reloads the engine when asked.
+    mutating func accept(_ stamp: ConfigStamp, bundle: ConfigBundle?, origin: String, now: Instant, reload: Bool) {
         stampFile.save(generation: stamp.generation, hash: stamp.hash)
         apply(election.step(.localConfig(stamp), at: now))
         configNote = nil
+        metrics.configGeneration.record(Double(stamp.generation))
+        if let bundle {
+            sync.served = bundle
+        }
+        if let served = sync.served, served.hash == stamp.hash {
+            offerBox?.set(stamp: stamp, bundle: served)
+            syncJobs?.yield(.record(stamp, served, origin: origin))
+        }
         logger.notice(
             "config generation accepted",
-            metadata: ["generation": "\(stamp.generation)", "hash": "\(stamp.shortHash)"]
+            metadata: ["generation": "\(stamp.generation)", "hash": "\(stamp.shortHash)", "origin": "\(origin)"]
         )
         guard reload, let engineCommands else { return }
         let logger = self.logger
         engineCommands.yield(
             .reload { ok, message in
-                logger.log(level: ok ? .notice : .error, "engine reload after the config edit: \(message)")
+                logger.log(level: ok ? .notice : .error, "engine reload after the config change: \(message)")
             }
         )
-    }
-
-    /// Once a second: what the sync rules say about this node and its peer.
-    mutating func checkConfigSync(now: Instant) {
-        guard configInitialized, let peer = election.alivePeers(at: now).first else { return }
-        switch SyncPolicy.decide(
-            role: election.role,
-            local: election.configStamp,
-            peer: (peer.name, peer.latest.role, peer.latest.config)
-        ) {
-        case .inSync:
-            if configNote?.hasPrefix("differs") == true { configNote = nil }
-        case .restamp(let generation):
-            logger.notice(
-                "the peer announces a generation at least ours with other bytes: ours stays the source, re-stamped",
-                metadata: ["peer": "\(peer.name)", "peer_generation": "\(peer.latest.config.generation)"]
-            )
-            accept(ConfigStamp(generation: generation, hash: election.configStamp.hash), now: now, reload: false)
-        case .fetch(let from, let stamp):
-            configNote =
-                "differs from \(from)'s generation \(stamp.generation) (\(stamp.shortHash)): the sync transfer is "
-                + "not built yet (docs/sync.md); copy the file from the primary"
-        case .wait(let reason):
-            configNote = "differs from \(peer.name): \(reason)"
-        }
     }
 }

@@ -53,6 +53,20 @@ extension AgentLoop {
         case .reload:
             reload(reply: reply)
             return
+        case .sync:
+            syncNow(reply: reply, now: now)
+            return
+        case .configHistory:
+            guard let syncJobs else {
+                reply(ControlReply(ok: false, message: "no engine.config: nothing is synced", error: .refused))
+                return
+            }
+            syncJobs.yield(
+                .list { versions in
+                    reply(ControlReply(ok: true, message: "\(versions.count) versions kept", configVersions: versions))
+                }
+            )
+            return
         case .failover: command = .failover
         case .promote: command = .promote
         case .demote: command = .demote
@@ -82,6 +96,7 @@ extension AgentLoop {
         }
         let (fresh, keyring) = loaded
         sealer.keyring = keyring
+        keyringBox?.value = keyring
         opener.keyring = keyring
         var pending: [String] = []
         if fresh.node.name != configuration.node.name || fresh.node.priority != configuration.node.priority

@@ -41,6 +41,10 @@ struct AgentLoop {
     var stampFile = StampFile(path: nil)
     var configNote: String?
     var configInitialized = false
+    var sync = SyncState()
+    var syncJobs: AsyncStream<SyncJob>.Continuation?
+    var offerBox: SyncOfferBox?
+    var keyringBox: KeyringBox?
 
     /// Processes events until the election says shutdown is complete (or its deadline passes).
     mutating func run(_ events: AsyncStream<AgentEvent>) async {
@@ -63,6 +67,7 @@ struct AgentLoop {
         case .tick:
             apply(election.step(.tick, at: now))
             progress.tickProcessed(at: now)
+            checkConfigSync(now: now)
             periodic(now: now)
         case .linkBound(let index, let channel):
             channels[index] = channel
@@ -84,6 +89,8 @@ struct AgentLoop {
             apply(election.step(.witness(reachable: reachable), at: now))
         case .configEdited(let edit):
             configEdited(edit, now: now)
+        case .sync(let outcome):
+            syncFinished(outcome, now: now)
         case .engine(let report):
             guard report != engineReport else { return }
             if report.state != engineReport.state {
@@ -129,7 +136,6 @@ struct AgentLoop {
     private mutating func periodic(now: Instant) {
         if now - lastReconcile >= .seconds(1) {
             lastReconcile = now
-            checkConfigSync(now: now)
             switch election.vip {
             case .held: vipJobs.yield(.reconcile(shouldHold: true))
             case .released where election.role != .primary: vipJobs.yield(.reconcile(shouldHold: false))
@@ -197,6 +203,11 @@ struct AgentLoop {
             hooks?.roleChanged(transition, vips: configuration.vips.map { "\($0.address)/\($0.prefixLength)" })
             metrics.transitions.increment()
             metrics.role(transition.to)
+            if transition.to == .primary {
+                becamePrimary(now: now)
+            } else if transition.from == .primary {
+                offerBox?.set(primary: false)
+            }
             logger.notice(
                 "role changed",
                 metadata: [

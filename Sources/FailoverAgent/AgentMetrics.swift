@@ -8,6 +8,9 @@ struct AgentMetrics: Sendable {
     let vipReleases = Counter(label: "failover_vip_releases_total")
     let announcements = Counter(label: "failover_vip_announcements_total")
     let term = Gauge(label: "failover_term")
+    let configGeneration = Gauge(label: "failover_config_generation")
+    let syncApplied = Counter(label: "failover_config_sync_total", dimensions: [("result", "applied")])
+    let syncFailed = Counter(label: "failover_config_sync_total", dimensions: [("result", "failed")])
 
     func sent(link: Int) {
         Counter(label: "failover_datagrams_sent_total", dimensions: [("link", "\(link)")]).increment()

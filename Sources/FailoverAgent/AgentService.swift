@@ -173,10 +173,56 @@ public struct AgentService: Service {
                 logger: logger
             )
         }
+        // Config sync (docs/sync.md): the transfer server on every link, the worker that fetches and applies.
+        let (syncJobQueue, syncJobSink) = AsyncStream<SyncJob>.makeStream()
+        let offerBox = SyncOfferBox()
+        var syncServer: SyncServer?
+        var syncWorker: SyncWorker?
+        if let config = configuration.engine.config {
+            let paths = [config] + configuration.engine.syncFiles
+            let port = Int(configuration.cluster.port)
+            let routes = configuration.cluster.links.compactMap { link -> (local: SocketAddress, peer: SocketAddress)? in
+                guard let local = try? SocketAddress(ipAddress: link.local.description, port: 0),
+                    let peer = try? SocketAddress(ipAddress: link.peer.description, port: port)
+                else { return nil }
+                return (local, peer)
+            }
+            let keyBox = KeyringBox(keyring)
+            loop.keyringBox = keyBox
+            syncServer = SyncServer(
+                addresses: configuration.cluster.links.compactMap {
+                    try? SocketAddress(ipAddress: $0.local.description, port: port)
+                },
+                peers: Set(configuration.cluster.links.map { $0.peer.description }),
+                keyring: { keyBox.value },
+                box: offerBox,
+                group: group,
+                logger: logger
+            )
+            syncWorker = SyncWorker(
+                fetcher: SyncFetcher(
+                    routes: routes,
+                    requester: configuration.node.name.value,
+                    limit: configuration.engine.syncLimit,
+                    files: paths.count,
+                    group: group
+                ),
+                writer: BundleWriter(paths: paths),
+                history: options.stateDirectory.map { ConfigHistory(directory: "\($0)/history", paths: paths) },
+                launch: EngineLaunch(engine: configuration.engine, config: config),
+                box: offerBox,
+                events: eventSink,
+                logger: logger
+            )
+            loop.syncJobs = syncJobSink
+            loop.offerBox = offerBox
+        }
         let hookTimeout = configuration.hooks.timeout
         await withTaskGroup(of: Void.self) { tasks in
             tasks.addTask { await supervisor.run(commands: engineCommands) }
             if let watcher { tasks.addTask { await watcher.run() } }
+            if let syncServer { tasks.addTask { await syncServer.run() } }
+            if let syncWorker { tasks.addTask { await syncWorker.run(syncJobQueue) } }
             tasks.addTask { await HookRunner.run(hookQueue, timeout: hookTimeout, logger: logger) }
             tasks.addTask { await worker.run(jobs) }
             tasks.addTask {
@@ -212,6 +258,7 @@ public struct AgentService: Service {
             announceSink.finish()
             engineCommandSink.finish()
             hookSink.finish()
+            syncJobSink.finish()
             tasks.cancelAll()
         }
         if let failure = await driver.release() {

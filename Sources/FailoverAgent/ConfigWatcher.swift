@@ -1,4 +1,3 @@
-import Crypto
 import FailoverConfig
 import FailoverWire
 import Foundation
@@ -12,6 +11,8 @@ import Glibc
 /// on disk: its SHA-256 and whether the engine's own check accepts it.
 struct ConfigEdit: Sendable, Equatable {
     var hash: [UInt8]
+    /// The bytes read.
+    var bundle: ConfigBundle
     var valid: Bool
     /// The check's complaint when not valid.
     var problem: String
@@ -33,11 +34,14 @@ struct ConfigWatcher: Sendable {
             let fingerprint = files.map(Self.fingerprint)
             if fingerprint != lastFingerprint {
                 lastFingerprint = fingerprint
-                let hash = Self.hash(files)
+                let bundle = BundleWriter.read(files)
+                let hash = bundle.hash
                 if hash != lastHash {
                     lastHash = hash
                     let (valid, problem) = await launch.check()
-                    events.yield(.configEdited(ConfigEdit(hash: hash, valid: valid, problem: problem)))
+                    events.yield(
+                        .configEdited(ConfigEdit(hash: hash, bundle: bundle, valid: valid, problem: problem))
+                    )
                 }
             }
             try? await Task.sleep(for: .milliseconds(100))
@@ -49,18 +53,6 @@ struct ConfigWatcher: Sendable {
         var info = stat()
         guard stat(path, &info) == 0 else { return "missing" }
         return "\(info.st_size)/\(info.st_mtim.tv_sec).\(info.st_mtim.tv_nsec)/\(info.st_ino)"
-    }
-
-    /// SHA-256 over each file's path, length and bytes, in order (a missing file counts as empty).
-    static func hash(_ files: [String]) -> [UInt8] {
-        var digest = SHA256()
-        for path in files {
-            let data = FileManager.default.contents(atPath: path) ?? Data()
-            digest.update(data: Array(path.utf8) + [0])
-            digest.update(data: Array("\(data.count)".utf8) + [0])
-            digest.update(data: data)
-        }
-        return Array(digest.finalize())
     }
 }
 

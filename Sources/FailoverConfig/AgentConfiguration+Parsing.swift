@@ -308,7 +308,7 @@ extension AgentConfiguration {
                 reader.reportUnknownKeys(
                     table,
                     prefix: "engine",
-                    known: ["kind", "config", "sync_files", "binary", "probe", "ready_timeout", "grace"]
+                    known: ["kind", "config", "sync_files", "sync_limit", "binary", "probe", "ready_timeout", "grace"]
                 )
             }
         }
@@ -344,6 +344,14 @@ extension AgentConfiguration {
         if readyTimeout < .milliseconds(100) { reader.issue("engine.ready_timeout", "must be at least 100ms") }
         let grace = reader.duration(table, "grace", key: "engine.grace") ?? Defaults.engineGrace
         if grace < .zero { reader.issue("engine.grace", "must not be negative") }
+        var syncLimit = Defaults.syncLimit
+        if let text = reader.string(table, "sync_limit", key: "engine.sync_limit") {
+            if let bytes = parseSize(text), bytes >= 1_024, bytes <= 1 << 30 {
+                syncLimit = bytes
+            } else {
+                reader.issue("engine.sync_limit", "\"\(text)\" must be a size from 1KiB to 1GiB, like \"16MiB\"")
+            }
+        }
         return Engine(
             kind: kind,
             config: config,
@@ -351,8 +359,21 @@ extension AgentConfiguration {
             binary: binary,
             probe: probe,
             readyTimeout: readyTimeout,
-            grace: grace
+            grace: grace,
+            syncLimit: syncLimit
         )
+    }
+
+    /// `"16MiB"`, `"512KiB"`, `"1GiB"` or a number of bytes; nil when not a size.
+    static func parseSize(_ text: String) -> Int? {
+        let units: [(String, Int)] = [("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10), ("B", 1), ("", 1)]
+        for (suffix, factor) in units where text.hasSuffix(suffix) {
+            let words = text.dropLast(suffix.count).split(separator: " ")
+            guard words.count == 1, let number = Int(words[0]), number >= 0 else { continue }
+            let (bytes, overflow) = number.multipliedReportingOverflow(by: factor)
+            return overflow ? nil : bytes
+        }
+        return nil
     }
 
     private static func parseHooks(_ root: TOMLTable, _ reader: inout TOMLReader) -> Hooks {

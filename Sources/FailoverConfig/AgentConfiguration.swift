@@ -61,6 +61,8 @@ public struct AgentConfiguration: Sendable {
         public var readyTimeout: Duration
         /// How long a primary waits for its engine to be ready again before it hands over or goes to fault.
         public var grace: Duration
+        /// The largest config bundle (config and side files together) this node fetches, in bytes.
+        public var syncLimit: Int = Defaults.syncLimit
     }
 
     /// `[hooks]`: executables run on role changes, never delaying a claim or a release.
@@ -129,6 +131,7 @@ public struct AgentConfiguration: Sendable {
         public static let haproxyBinary = "/usr/sbin/haproxy"
         public static let engineReadyTimeout = Duration.seconds(10)
         public static let engineGrace = Duration.seconds(3)
+        public static let syncLimit = 16 << 20
         public static let hookTimeout = Duration.seconds(10)
     }
 }

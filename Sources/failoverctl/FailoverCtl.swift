@@ -16,7 +16,7 @@ struct FailoverCtl: ParsableCommand {
             """,
         subcommands: [
             Status.self, Failover.self, Promote.self, Demote.self, Maintenance.self, History.self, Reload.self,
-            Check.self, Keygen.self,
+            Sync.self, Check.self, Keygen.self,
         ]
     )
 }
@@ -115,11 +115,28 @@ extension FailoverCtl {
     }
 
     struct History: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "The last role changes with their reasons.")
+        static let configuration = CommandConfiguration(
+            abstract: "The last role changes with their reasons, or with --config the kept config versions."
+        )
+        @Flag(help: "List the config versions kept in the history directory (newest first).")
+        var config = false
         @OptionGroup var connection: ConnectionOptions
         func run() throws {
-            try connection.perform(.history) { reply in Rendering.history(reply.history ?? []) }
+            if config {
+                try connection.perform(.configHistory) { reply in Rendering.configVersions(reply.configVersions ?? []) }
+            } else {
+                try connection.perform(.history) { reply in Rendering.history(reply.history ?? []) }
+            }
         }
+    }
+
+    struct Sync: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Sync the engine's config now: on the primary push it, on the backup fetch it.",
+            discussion: "Waits until both nodes serve the same generation (at most 15 s) and prints how long it took."
+        )
+        @OptionGroup var connection: ConnectionOptions
+        func run() throws { try connection.perform(.sync, render: timed) }
     }
 
     struct Reload: ParsableCommand {

@@ -56,6 +56,15 @@ enum Rendering {
         }.joined(separator: "\n")
     }
 
+    static func configVersions(_ versions: [ConfigVersion]) -> String {
+        guard !versions.isEmpty else { return "no config versions kept yet" }
+        return versions.map { version in
+            let status = version.status == "rejected" ? "REJECTED  " : ""
+            return "\(version.savedAt)  generation \(version.generation) (\(version.hash))  \(status)\(version.origin)\n"
+                + "    \(version.path)"
+        }.joined(separator: "\n")
+    }
+
     static func milliseconds(_ value: Double) -> String {
         if value < 10 { return String(format: "%.2fms", value) }
         if value < 1_000 { return String(format: "%.0fms", value) }

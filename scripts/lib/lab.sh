@@ -196,6 +196,9 @@ lab_teardown() {
         lab_stop_pidfile "$LAB_DIR/n$i/http.pid"
     done
     lab_stop_pidfile "$LAB_DIR/probe.pid"
+    # Small file systems a scenario mounted (disk-full tests).
+    local mounted
+    for mounted in $(awk -v dir="$LAB_DIR/" 'index($2, dir) == 1 {print $2}' /proc/mounts); do umount -l "$mounted"; done
     lab_down_network
 }
 

@@ -366,25 +366,23 @@ time.sleep(4)
 }
 
 # The agent supervises the embedded engine on both nodes; hooks run on role changes.
-engine_setup() {  # engine_setup PORT_ON_LB1
+engine_setup() {
     local i
     for i in 1 2; do
         mkdir -p "$LAB_DIR/n$i"
-        local port=8080; [ "$i" = 1 ] && port=$1
-        printf 'listen web :%s\n    server a 127.0.0.1:8081\n' "$port" >"$LAB_DIR/n$i/proxy.cfg"
-        # lb2 also binds the VIP itself, which it does not hold while backup.
-        [ "$i" = 2 ] && printf 'listen onvip %s:8082\n    server a 127.0.0.1:8081\n' "$VIP4" >>"$LAB_DIR/n$i/proxy.cfg"
+        # The same config on both nodes (config sync would make it so anyway). The second listener binds the
+        # VIP itself, which the backup does not hold (ip_nonlocal_bind).
+        printf 'listen web :8080\n    server a 127.0.0.1:8081\nlisten onvip %s:8082\n    server a 127.0.0.1:8081\n' \
+            "$VIP4" >"$LAB_DIR/n$i/proxy.cfg"
         printf '#!/bin/sh\nenv | grep ^FAILOVER_ | sort >>"%s"\n' "$LAB_DIR/n$i/hook.log" >"$LAB_DIR/n$i/hook.sh"
         printf '#!/bin/sh\nsleep 5\n' >"$LAB_DIR/n$i/hang.sh"
         chmod 755 "$LAB_DIR/n$i/hook.sh" "$LAB_DIR/n$i/hang.sh"
     done
     local extra
-    extra=$(printf '[engine]\nconfig = "%s/n@N@/proxy.cfg"\nprobe = "127.0.0.1:%s"\n\n[hooks]\non_primary = "%s/n@N@/hook.sh"\non_backup = "%s/n@N@/hang.sh"\ntimeout = "500ms"\n' \
-        "$LAB_DIR" 8080 "$LAB_DIR" "$LAB_DIR")
+    extra=$(printf '[engine]\nconfig = "%s/n@N@/proxy.cfg"\nprobe = "127.0.0.1:8080"\n\n[hooks]\non_primary = "%s/n@N@/hook.sh"\non_backup = "%s/n@N@/hang.sh"\ntimeout = "500ms"\n' \
+        "$LAB_DIR" "$LAB_DIR" "$LAB_DIR")
     # Only for these configs: a global LAB_EXTRA would follow into the next scenarios.
-    LAB_EXTRA=${extra/127.0.0.1:8080/127.0.0.1:@PORT@} lab_write_configs
-    sed -i "s/@PORT@/$1/" "$LAB_DIR/n1/agent.toml"
-    sed -i "s/@PORT@/8080/" "$LAB_DIR/n2/agent.toml"
+    LAB_EXTRA=$extra lab_write_configs
 }
 engine_line() { lab_ctl "$1" status 2>/dev/null | grep "engine:"; }
 engine_pid() { engine_line "$1" | grep -o 'pid [0-9]*' | cut -d' ' -f2; }
@@ -405,7 +403,7 @@ in_fault() { case "$(lab_ctl "$1" status 2>/dev/null)" in *fault*) return 0 ;; e
 engine_exit_reason() { case "$(engine_line "$1")" in *"last exit: $2"*) return 0 ;; esac; return 1; }
 
 scenario_engine() {
-    engine_setup 8080
+    engine_setup
     start_pair_engines
     expect "both engines ready under supervision" lab_wait 3 both_engines_ready
     expect "the engine serves on lb1" lab_wait 2 serves_8080
@@ -432,9 +430,9 @@ scenario_engine() {
 }
 
 scenario_engine_cannot_bind() {
-    engine_setup 8090
+    engine_setup
     # Something else holds lb1's engine port: its engine can never be ready.
-    ip netns exec "$(lab_ns n1)" "$PY" -c "import socket,time; s=socket.socket(); s.bind(('0.0.0.0', 8090)); s.listen(1); time.sleep(30)" &
+    ip netns exec "$(lab_ns n1)" "$PY" -c "import socket,time; s=socket.socket(); s.bind(('0.0.0.0', 8080)); s.listen(1); time.sleep(30)" &
     local blocker=$!
     disown "$blocker"
     sleep 0.3
@@ -448,7 +446,7 @@ scenario_engine_cannot_bind() {
 }
 
 scenario_engine_haproxy() {
-    engine_setup 8080
+    engine_setup
     local i
     for i in 1 2; do
         sed -i 's/^\[engine\]$/[engine]\nkind = "haproxy"/' "$LAB_DIR/n$i/agent.toml"
@@ -473,28 +471,111 @@ scenario_engine_haproxy() {
     expect "lb1 still holds the VIP" holder_is lb1
 }
 
-# The primary notices an edit of its engine config: a valid one becomes the next generation and is reloaded,
-# an invalid one is refused and shown; the backup's status says its copy differs.
 config_generation() { lab_ctl "$1" status --json 2>/dev/null | "$PY" -c 'import json,sys; print(json.load(sys.stdin)["status"]["configGeneration"])' 2>/dev/null; }
 generation_above() { [ "$(config_generation "$1")" -gt "$2" ] 2>/dev/null; }
 serves_port() { ip netns exec "$(lab_ns "n$1")" "$PY" -c "import socket; socket.create_connection(('127.0.0.1', $2), timeout=1)" 2>/dev/null; }
 status_says() { case "$(lab_ctl "$1" status 2>/dev/null)" in *"$2"*) return 0 ;; esac; return 1; }
+config_hash() { lab_ctl "$1" status --json 2>/dev/null | "$PY" -c 'import json,sys; print(json.load(sys.stdin)["status"]["configHash"])' 2>/dev/null; }
+not_status_says() { ! status_says "$@"; }
+generations_above() { generation_above 1 "$1" && generation_above 2 "$2"; }
+metric_above() {  # metric_above NODE 'NAME{LABELS}' VALUE
+    local value
+    value=$(lab_exec "n$1" curl -s http://127.0.0.1:9101/metrics | grep -F "$2 " | awk '{print $2}')
+    [ -n "$value" ] && "$PY" -c "import sys; sys.exit(0 if float('$value') > $3 else 1)"
+}
+same_config() { [ -n "$(config_hash 1)" ] && [ "$(config_generation 1)" = "$(config_generation 2)" ] && [ "$(config_hash 1)" = "$(config_hash 2)" ]; }
+synced() { same_config && cmp -s "$LAB_DIR/n1/proxy.cfg" "$LAB_DIR/n2/proxy.cfg"; }
+add_listener() { printf 'listen extra%s :%s\n    server a 127.0.0.1:8081\n' "$2" "$2" >>"$LAB_DIR/n$1/proxy.cfg"; }
 
-scenario_config_edit() {
-    engine_setup 8080
+# Config sync (docs/sync.md): the primary's valid edit becomes the next generation, the backup fetches it
+# over the authenticated transfer, checks it, writes it atomically and reloads; invalid edits never leave
+# the primary; a backup's own edit is replaced and kept as rejected; after a failover the new primary is
+# the source.
+scenario_config_sync() {
+    engine_setup
     start_pair_engines
     lab_wait 3 both_engines_ready
+    expect "both nodes start with the same generation" lab_wait 2 same_config
     local before; before=$(config_generation 1)
-    expect "the primary announces a config generation" test "${before:-0}" -ge 1
-    printf 'listen extra :8083\n    server a 127.0.0.1:8081\n' >>"$LAB_DIR/n1/proxy.cfg"
+    add_listener 1 8083
     expect "a valid edit on the primary becomes the next generation within 1 s" lab_wait 1 generation_above 1 "$before"
-    expect "and the engine reloads it (the new listener answers)" lab_wait 3 serves_port 1 8083
-    expect "the backup's status says its copy differs from the primary's" lab_wait 2 status_says 2 "differs from lb1"
+    expect "and the primary's engine reloads it (the new listener answers)" lab_wait 3 serves_port 1 8083
+    expect "the backup has the same bytes and generation within 1 s" lab_wait 1 synced
+    expect "and the backup's engine is warm with it" lab_wait 3 serves_port 2 8083
+    lab_ctl 2 history --config >"$LAB_DIR/out" 2>&1
+    expect "history --config on the backup lists the fetched version" grep -q "fetched from lb1" "$LAB_DIR/out"
+    cp "$LAB_DIR/n2/proxy.cfg" "$LAB_DIR/n2/good.cfg"
     local good; good=$(config_generation 1)
     echo "bogus-keyword" >>"$LAB_DIR/n1/proxy.cfg"
     expect "an invalid edit is refused and shown in status" lab_wait 2 status_says 1 "fails the engine's check"
+    sleep 0.5
     expect "the generation does not move" test "$(config_generation 1)" = "$good"
+    expect "the invalid edit never reaches the backup" cmp -s "$LAB_DIR/n2/proxy.cfg" "$LAB_DIR/n2/good.cfg"
     expect "and the engine keeps serving" serves_port 1 8083
+    sed -i '/bogus-keyword/d' "$LAB_DIR/n1/proxy.cfg"
+    expect "the fixed file is the served version again: note cleared" lab_wait 2 not_status_says 1 "fails the engine"
+    add_listener 2 8090
+    expect "an edit on the backup is reported as drift" lab_wait 2 status_says 2 "edited on this backup"
+    add_listener 1 8084
+    expect "the primary's next edit replaces the backup's" lab_wait 2 synced
+    lab_ctl 2 history --config >"$LAB_DIR/out" 2>&1
+    expect "the backup's own edit is kept as rejected" grep -q "REJECTED" "$LAB_DIR/out"
+    local kept; kept=$(grep -A1 REJECTED "$LAB_DIR/out" | tail -1 | tr -d ' ')
+    expect "with its bytes" grep -q "extra8090" "$kept/0-proxy.cfg"
+    expect "status says so" status_says 2 "kept as rejected"
+    lab_ctl 1 failover >/dev/null 2>&1
+    expect "after a failover lb2 is primary" lab_wait 3 role_is 2 primary
+    add_listener 2 8085
+    expect "an edit on the new primary reaches the old one (no hand copying)" lab_wait 2 synced
+    expect "and lb1's engine serves it" lab_wait 3 serves_port 1 8085
+}
+
+# A backup whose disk is full keeps its old config (in place and in use), says why, and retries with backoff
+# until space is freed.
+scenario_sync_disk_full() {
+    engine_setup
+    local i
+    for i in 1 2; do
+        mkdir -p "$LAB_DIR/n$i/side"
+        head -c 1000 /dev/zero | tr '\0' a >"$LAB_DIR/n$i/side/pages.txt"
+        sed -i "s|^\[engine\]$|[engine]\nsync_files = [\"$LAB_DIR/n$i/side/pages.txt\"]|" "$LAB_DIR/n$i/agent.toml"
+    done
+    mount -t tmpfs -o size=64k tmpfs "$LAB_DIR/n2/side"
+    cp "$LAB_DIR/n1/side/pages.txt" "$LAB_DIR/n2/side/pages.txt"
+    start_pair_engines
+    expect "both nodes start in sync" lab_wait 3 same_config
+    head -c 100000 /dev/zero | tr '\0' b >"$LAB_DIR/n1/side/pages.txt"
+    expect "the backup's status says the disk is full" lab_wait 3 status_says 2 "No space left on device"
+    expect "its old side file stays in place" test "$(stat -c %s "$LAB_DIR/n2/side/pages.txt")" = 1000
+    expect "no temp file is left behind" test -z "$(ls -A "$LAB_DIR/n2/side" | grep -v '^pages.txt$')"
+    expect "the failure is counted in the metrics" metric_above 2 'failover_config_sync_total{result="failed"}' 0
+    expect "its engine keeps serving" serves_port 2 8080
+    mount -o remount,size=1m "$LAB_DIR/n2/side"
+    expect "once space is freed the retry succeeds (backoff)" lab_wait 8 sh -c "cmp -s '$LAB_DIR/n1/side/pages.txt' '$LAB_DIR/n2/side/pages.txt'"
+    expect "and both serve the same generation" lab_wait 2 same_config
+    umount "$LAB_DIR/n2/side"
+}
+
+# Both links cut, both nodes edit: after the heal the term winner's version is the source on both, and the
+# loser's edit is kept as rejected.
+scenario_sync_partition() {
+    engine_setup
+    start_pair_engines
+    expect "in sync at start" lab_wait 3 same_config
+    ip -n "$(lab_ns br)" link set n1-0 down
+    ip -n "$(lab_ns br)" link set n1-1 down
+    expect "partitioned: lb2 takes over" lab_wait 2 role_is 2 primary
+    local g1 g2; g1=$(config_generation 1); g2=$(config_generation 2)
+    add_listener 1 8086
+    add_listener 2 8087
+    expect "each side accepts its own edit as its next generation" lab_wait 2 generations_above "$g1" "$g2"
+    ip -n "$(lab_ns br)" link set n1-0 up
+    ip -n "$(lab_ns br)" link set n1-1 up
+    expect "after the heal one primary remains" lab_wait 2 holder_is lb2
+    expect "both serve lb2's version (the term winner)" lab_wait 3 synced
+    expect "lb2's edit is in it" grep -q extra8087 "$LAB_DIR/n1/proxy.cfg"
+    lab_ctl 1 history --config >"$LAB_DIR/out" 2>&1
+    expect "lb1's edit is kept as rejected" grep -q "REJECTED" "$LAB_DIR/out"
 }
 
 scenario_systemd_notify() {
@@ -528,7 +609,7 @@ sys.exit(1 if pings else 0)"
 }
 
 all=(start_together planned_failover kill9 sigterm peer_restart one_link_down both_links_down vip_deleted
-    stale_vip neighbour forged flood control witness proxy_reload proxy_http engine engine_cannot_bind engine_haproxy config_edit systemd_notify)
+    stale_vip neighbour forged flood control witness proxy_reload proxy_http engine engine_cannot_bind engine_haproxy config_sync sync_disk_full sync_partition systemd_notify)
 selected=("$@")
 [ ${#selected[@]} -eq 0 ] && selected=("${all[@]}")
 install_packages iproute2 curl util-linux nftables python3 procps nginx-light wrk haproxy

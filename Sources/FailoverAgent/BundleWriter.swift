@@ -1,0 +1,142 @@
+import FailoverWire
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Why writing a synced bundle failed. The files in place are untouched (or put back) in every case.
+struct BundleWriteError: Error, CustomStringConvertible, Sendable {
+    var operation: String
+    var path: String
+    var code: Int32
+
+    var description: String {
+        let reason = String(cString: strerror(code))
+        let fix: String
+        switch code {
+        case ENOSPC, EDQUOT: fix = "free space on the file system of \(path)"
+        case EACCES, EPERM, EROFS: fix = "the agent runs as root and needs write access to \(path)'s directory"
+        case ENOENT: fix = "create the directory of \(path)"
+        default: fix = "see the error"
+        }
+        return "cannot \(operation) \(path): \(reason) (the old file stays in place; \(fix))"
+    }
+}
+
+/// Writes a bundle's files to their configured paths, atomically and durably, in two phases so that a
+/// failure leaves the old files in place: `stage` writes each file to a temp file in the same directory and
+/// fsyncs it (the engine's check runs on the staged config); `commit` renames every temp file over its
+/// target and fsyncs the directories. Owner and mode of an existing file are kept.
+struct BundleWriter {
+    let paths: [String]
+
+    /// The temp path beside `path`.
+    static func stagingPath(for path: String) -> String {
+        let slash = path.lastIndex(of: "/").map { path.index(after: $0) } ?? path.startIndex
+        return String(path[..<slash]) + "." + String(path[slash...]) + ".failover-sync"
+    }
+
+    static func directory(of path: String) -> String {
+        guard let slash = path.lastIndex(of: "/"), slash != path.startIndex else { return "/" }
+        return String(path[..<slash])
+    }
+
+    /// Writes every file to its staging path. On failure removes what it staged and throws.
+    func stage(_ bundle: ConfigBundle) throws(BundleWriteError) -> [String] {
+        precondition(bundle.files.count == paths.count, "the session checked the file count")
+        var staged: [String] = []
+        for (path, bytes) in zip(paths, bundle.files) {
+            let temp = Self.stagingPath(for: path)
+            do {
+                try Self.writeDurably(bytes, to: temp, like: path)
+            } catch {
+                for done in staged { unlink(done) }
+                unlink(temp)
+                throw error
+            }
+            staged.append(temp)
+        }
+        return staged
+    }
+
+    /// Removes staged files (the check refused them, or the transfer was abandoned).
+    func discard(_ staged: [String]) {
+        for path in staged { unlink(path) }
+    }
+
+    /// Renames every staged file over its target, then fsyncs each directory once. A failed rename puts the
+    /// files already renamed back from `previous` (their old bytes) and throws.
+    func commit(_ staged: [String], previous: ConfigBundle) throws(BundleWriteError) {
+        for (index, (temp, path)) in zip(staged, paths).enumerated() where rename(temp, path) != 0 {
+            let code = errno
+            discard(Array(staged[index...]))
+            for undo in 0..<index {
+                try? Self.writeDurably(previous.files[undo], to: Self.stagingPath(for: paths[undo]), like: paths[undo])
+                rename(Self.stagingPath(for: paths[undo]), paths[undo])
+            }
+            throw BundleWriteError(operation: "rename into place", path: path, code: code)
+        }
+        for directory in Set(paths.map(Self.directory)) {
+            try Self.syncDirectory(directory)
+        }
+    }
+
+    /// Writes `bytes` to a new file `temp` (mode and owner of `model` if it exists, else 0644 root) and
+    /// fsyncs it.
+    static func writeDurably(_ bytes: [UInt8], to temp: String, like model: String) throws(BundleWriteError) {
+        var info = stat()
+        let exists = stat(model, &info) == 0
+        unlink(temp)
+        let fd = open(temp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, exists ? info.st_mode & 0o7777 : 0o644)
+        guard fd >= 0 else { throw BundleWriteError(operation: "create", path: temp, code: errno) }
+        var failure: BundleWriteError?
+        if exists && fchown(fd, info.st_uid, info.st_gid) != 0 {
+            failure = BundleWriteError(operation: "keep the owner of", path: temp, code: errno)
+        }
+        var offset = 0
+        while failure == nil && offset < bytes.count {
+            let written = bytes.withUnsafeBytes { buffer in
+                write(fd, buffer.baseAddress! + offset, buffer.count - offset)
+            }
+            if written < 0 {
+                if errno == EINTR { continue }
+                failure = BundleWriteError(operation: "write", path: temp, code: errno)
+            } else {
+                offset += written
+            }
+        }
+        if failure == nil && fsync(fd) != 0 { failure = BundleWriteError(operation: "fsync", path: temp, code: errno) }
+        if close(fd) != 0 && failure == nil { failure = BundleWriteError(operation: "close", path: temp, code: errno) }
+        if let failure {
+            unlink(temp)
+            throw failure
+        }
+    }
+
+    static func syncDirectory(_ directory: String) throws(BundleWriteError) {
+        let fd = open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        guard fd >= 0 else { throw BundleWriteError(operation: "open the directory", path: directory, code: errno) }
+        defer { close(fd) }
+        guard fsync(fd) == 0 else { throw BundleWriteError(operation: "fsync the directory", path: directory, code: errno) }
+    }
+
+    /// Reads the bundle at `paths` (a missing file reads as empty).
+    static func read(_ paths: [String]) -> ConfigBundle {
+        ConfigBundle(files: paths.map(readFile))
+    }
+
+    static func readFile(_ path: String) -> [UInt8] {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return [] }
+        defer { close(fd) }
+        var bytes: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 65_536)
+        while true {
+            let count = chunk.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress!, $0.count) }
+            if count < 0 && errno == EINTR { continue }
+            guard count > 0 else { break }
+            bytes.append(contentsOf: chunk[0..<count])
+        }
+        return bytes
+    }
+}
