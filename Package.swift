@@ -94,7 +94,9 @@ let package = Package(
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
                 .product(name: "Subprocess", package: "swift-subprocess"),
             ],
-            swiftSettings: strictSettings
+            // -enable-testing: FailoverAgentTests reach the I/O types (transfer server, fetcher, writer) in the
+            // release build the test script uses.
+            swiftSettings: strictSettings + [.unsafeFlags(["-enable-testing"])]
         ),
         .executableTarget(
             name: "failover-agent",
@@ -150,6 +152,16 @@ let package = Package(
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "FailoverAgentTests",
+            dependencies: [
+                "FailoverAgent", "FailoverWire",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strictSettings

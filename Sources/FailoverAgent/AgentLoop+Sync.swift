@@ -97,7 +97,8 @@ extension AgentLoop {
             logger.error(
                 "config sync failed; the old config stays in use",
                 metadata: [
-                    "generation": "\(stamp.generation)", "reason": "\(reason)", "retry_in": "\(delay.compactDescription)",
+                    "generation": "\(stamp.generation)", "reason": "\(reason)",
+                    "retry_in": "\(delay.compactDescription)",
                 ]
             )
         }
@@ -116,8 +117,14 @@ extension AgentLoop {
         }
         let local = election.configStamp
         if peer.latest.config == local {
-            reply(ControlReply(ok: true, message: "in sync: generation \(local.generation) (\(local.shortHash)) here "
-                + "and on \(peer.name)", elapsedMilliseconds: 0))
+            reply(
+                ControlReply(
+                    ok: true,
+                    message: "in sync: generation \(local.generation) (\(local.shortHash)) here "
+                        + "and on \(peer.name)",
+                    elapsedMilliseconds: 0
+                )
+            )
             return
         }
         switch election.role {
@@ -132,8 +139,14 @@ extension AgentLoop {
             )
         default:
             guard peer.latest.role == .primary else {
-                reply(ControlReply(ok: false, message: "\(peer.name) is \(peer.latest.role), not primary: run "
-                    + "failoverctl sync on the primary", error: .refused))
+                reply(
+                    ControlReply(
+                        ok: false,
+                        message: "\(peer.name) is \(peer.latest.role), not primary: run "
+                            + "failoverctl sync on the primary",
+                        error: .refused
+                    )
+                )
                 return
             }
             sync.failed = nil
@@ -154,7 +167,8 @@ extension AgentLoop {
                 waiter.reply(
                     ControlReply(
                         ok: true,
-                        message: "in sync: generation \(local.generation) (\(local.shortHash)) here and on \(peer.name)",
+                        message:
+                            "in sync: generation \(local.generation) (\(local.shortHash)) here and on \(peer.name)",
                         elapsedMilliseconds: elapsed.milliseconds
                     )
                 )

@@ -181,7 +181,8 @@ public struct AgentService: Service {
         if let config = configuration.engine.config {
             let paths = [config] + configuration.engine.syncFiles
             let port = Int(configuration.cluster.port)
-            let routes = configuration.cluster.links.compactMap { link -> (local: SocketAddress, peer: SocketAddress)? in
+            let routes = configuration.cluster.links.compactMap {
+                link -> (local: SocketAddress, peer: SocketAddress)? in
                 guard let local = try? SocketAddress(ipAddress: link.local.description, port: 0),
                     let peer = try? SocketAddress(ipAddress: link.peer.description, port: port)
                 else { return nil }

@@ -16,7 +16,7 @@ struct BundleWriteError: Error, CustomStringConvertible, Sendable {
         switch code {
         case ENOSPC, EDQUOT: fix = "free space on the file system of \(path)"
         case EACCES, EPERM, EROFS: fix = "the agent runs as root and needs write access to \(path)'s directory"
-        case ENOENT: fix = "create the directory of \(path)"
+        case ENOENT: fix = "create the directory \(BundleWriter.directory(of: path))"
         default: fix = "see the error"
         }
         return "cannot \(operation) \(path): \(reason) (the old file stays in place; \(fix))"
@@ -88,10 +88,10 @@ struct BundleWriter {
         let exists = stat(model, &info) == 0
         unlink(temp)
         let fd = open(temp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, exists ? info.st_mode & 0o7777 : 0o644)
-        guard fd >= 0 else { throw BundleWriteError(operation: "create", path: temp, code: errno) }
+        guard fd >= 0 else { throw BundleWriteError(operation: "create a temp file beside", path: model, code: errno) }
         var failure: BundleWriteError?
         if exists && fchown(fd, info.st_uid, info.st_gid) != 0 {
-            failure = BundleWriteError(operation: "keep the owner of", path: temp, code: errno)
+            failure = BundleWriteError(operation: "keep the owner for a temp file beside", path: model, code: errno)
         }
         var offset = 0
         while failure == nil && offset < bytes.count {
@@ -100,13 +100,17 @@ struct BundleWriter {
             }
             if written < 0 {
                 if errno == EINTR { continue }
-                failure = BundleWriteError(operation: "write", path: temp, code: errno)
+                failure = BundleWriteError(operation: "write a temp file beside", path: model, code: errno)
             } else {
                 offset += written
             }
         }
-        if failure == nil && fsync(fd) != 0 { failure = BundleWriteError(operation: "fsync", path: temp, code: errno) }
-        if close(fd) != 0 && failure == nil { failure = BundleWriteError(operation: "close", path: temp, code: errno) }
+        if failure == nil && fsync(fd) != 0 {
+            failure = BundleWriteError(operation: "fsync a temp file beside", path: model, code: errno)
+        }
+        if close(fd) != 0 && failure == nil {
+            failure = BundleWriteError(operation: "close a temp file beside", path: model, code: errno)
+        }
         if let failure {
             unlink(temp)
             throw failure
@@ -117,7 +121,9 @@ struct BundleWriter {
         let fd = open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
         guard fd >= 0 else { throw BundleWriteError(operation: "open the directory", path: directory, code: errno) }
         defer { close(fd) }
-        guard fsync(fd) == 0 else { throw BundleWriteError(operation: "fsync the directory", path: directory, code: errno) }
+        guard fsync(fd) == 0 else {
+            throw BundleWriteError(operation: "fsync the directory", path: directory, code: errno)
+        }
     }
 
     /// Reads the bundle at `paths` (a missing file reads as empty).

@@ -77,7 +77,8 @@ struct SyncServer: Sendable {
         for channel in channels { try? await channel.close() }
     }
 
-    private func bind(_ address: SocketAddress) async throws -> any Channel {
+    /// Binds one address and serves on it until the channel is closed.
+    func bind(_ address: SocketAddress) async throws -> any Channel {
         let peers = self.peers
         let keyring = self.keyring
         let box = self.box
@@ -116,7 +117,10 @@ final class SyncServerHandler: ChannelInboundHandler {
 
     init(keyring: Keyring, box: SyncOfferBox, logger: Logger) {
         var random = SystemRandomNumberGenerator()
-        session = SyncServerSession(keyring: keyring, nonce: (0..<16).map { _ in UInt8.random(in: 0...255, using: &random) })
+        session = SyncServerSession(
+            keyring: keyring,
+            nonce: (0..<16).map { _ in UInt8.random(in: 0...255, using: &random) }
+        )
         self.box = box
         self.logger = logger
     }

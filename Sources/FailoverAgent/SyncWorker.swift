@@ -49,8 +49,12 @@ struct SyncWorker: Sendable {
         }
     }
 
-    private func fetch(from: String, announced: ConfigStamp, serving: ConfigStamp, keyring: Keyring) async -> SyncOutcome
-    {
+    private func fetch(
+        from: String,
+        announced: ConfigStamp,
+        serving: ConfigStamp,
+        keyring: Keyring
+    ) async -> SyncOutcome {
         let started = ContinuousClock.now
         let offer: SyncOffer
         do {
@@ -61,7 +65,8 @@ struct SyncWorker: Sendable {
         guard SyncPolicy.mayApply(fetched: offer.stamp, serving: serving) else {
             return .failed(
                 announced,
-                reason: "\(from) now serves generation \(offer.stamp.generation), not above ours (\(serving.generation))"
+                reason:
+                    "\(from) now serves generation \(offer.stamp.generation), not above ours (\(serving.generation))"
             )
         }
         let onDisk = BundleWriter.read(writer.paths)

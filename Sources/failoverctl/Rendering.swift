@@ -60,7 +60,8 @@ enum Rendering {
         guard !versions.isEmpty else { return "no config versions kept yet" }
         return versions.map { version in
             let status = version.status == "rejected" ? "REJECTED  " : ""
-            return "\(version.savedAt)  generation \(version.generation) (\(version.hash))  \(status)\(version.origin)\n"
+            return
+                "\(version.savedAt)  generation \(version.generation) (\(version.hash))  \(status)\(version.origin)\n"
                 + "    \(version.path)"
         }.joined(separator: "\n")
     }
