@@ -78,7 +78,8 @@ public struct ConfigVersion: Codable, Hashable, Sendable {
     /// `served` (this node served it) or `rejected` (replaced by the primary's version without the primary
     /// ever having had it: a local edit on this node, or the losing side of a partition).
     public var status: String
-    /// Where it came from, e.g. `edited on lb1`, `fetched from lb1`, `local edit on this backup`.
+    /// Where it came from, e.g. `edited on lb1`, `fetched from lb1`, `replaced by lb1's generation 7, which
+    /// never had it`.
     public var origin: String
     /// The directory holding its files.
     public var path: String

@@ -24,7 +24,8 @@ struct SyncState {
         maximum: .seconds(30),
         stablePeriod: .seconds(86_400)
     )
-    static let waitLimit = Duration.seconds(15)
+    /// Below failoverctl's own 15 s read timeout, so the operator sees the agent's reason.
+    static let waitLimit = Duration.seconds(10)
 }
 
 extension AgentLoop {

@@ -65,8 +65,10 @@ struct BundleWriter {
     }
 
     /// Renames every staged file over its target, then fsyncs each directory once. A failed rename puts the
-    /// files already renamed back from `previous` (their old bytes) and throws.
-    func commit(_ staged: [String], previous: ConfigBundle) throws(BundleWriteError) {
+    /// files already renamed back from `previous` (their old bytes) and throws. A failed directory fsync comes
+    /// after the new files are in place (their bytes are already durable): it is returned as a warning.
+    @discardableResult
+    func commit(_ staged: [String], previous: ConfigBundle) throws(BundleWriteError) -> [BundleWriteError] {
         for (index, (temp, path)) in zip(staged, paths).enumerated() where rename(temp, path) != 0 {
             let code = errno
             discard(Array(staged[index...]))
@@ -76,9 +78,15 @@ struct BundleWriter {
             }
             throw BundleWriteError(operation: "rename into place", path: path, code: code)
         }
+        var warnings: [BundleWriteError] = []
         for directory in Set(paths.map(Self.directory)) {
-            try Self.syncDirectory(directory)
+            do {
+                try Self.syncDirectory(directory)
+            } catch {
+                warnings.append(error)
+            }
         }
+        return warnings
     }
 
     /// Writes `bytes` to a new file `temp` (mode and owner of `model` if it exists, else 0644 root) and

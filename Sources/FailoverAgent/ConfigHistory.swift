@@ -5,8 +5,8 @@ import Foundation
 /// The history directory (`STATE_DIR/history`): the versions of the config bundle this node served, and the
 /// ones it had to give up (rejected), each in its own directory with its files and an `INFO` file:
 ///
-///     history/20261129T221503Z-g12-3fa9c1d0e2b4/{INFO, 0-haproxy.cfg, 1-site.pem}
-///     history/20261129T221744Z-g11-77ab01cd9e00-rejected/...
+///     history/20261129T221503.412Z-g12-3fa9c1d0e2b4/{INFO, 0-haproxy.cfg, 1-site.pem}
+///     history/20261129T221744.031Z-g11-77ab01cd9e00-rejected/...
 ///
 /// The newest 5 served and the newest 5 rejected versions are kept. Writing history is best effort: a failure
 /// is logged and never stops a sync.
@@ -22,12 +22,14 @@ struct ConfigHistory: Sendable {
         }
     }
 
-    /// Keeps `bundle` unless the same version with the same status is already kept; returns its directory.
+    /// Keeps `bundle` unless the same bytes with the same status are already kept (a re-stamp only changes the
+    /// generation); returns its directory.
     @discardableResult
     func save(_ bundle: ConfigBundle, stamp: ConfigStamp, rejected: Bool, origin: String) throws -> String {
         let fileManager = FileManager.default
         let suffix = "-g\(stamp.generation)-\(stamp.shortHash)\(rejected ? "-rejected" : "")"
-        if let existing = entries().first(where: { $0.hasSuffix(suffix) }) { return "\(directory)/\(existing)" }
+        let same = "-\(stamp.shortHash)\(rejected ? "-rejected" : "")"
+        if let existing = entries().first(where: { $0.hasSuffix(same) }) { return "\(directory)/\(existing)" }
         let now = Date()
         let name = Self.compactTime(now) + suffix
         let path = "\(directory)/\(name)"

@@ -33,7 +33,7 @@ struct SyncFetcher: Sendable {
                 return try await fetch(route, serving: serving, keyring: keyring)
             } catch {
                 failure = error
-                // An authentic refusal or a bad tag will be the same on every link; a dead link is not.
+                // An authentic refusal will be the same on every link; a dead link or a tampered path is not.
                 if case .transfer(_, let reason) = error, case .refused = reason { break }
             }
         }

@@ -10,26 +10,24 @@ final class SyncOfferBox: Sendable {
     struct Served: Sendable {
         var stamp: ConfigStamp
         var bundle: ConfigBundle
-        var primary: Bool
     }
 
     private let served = Mutex<Served?>(nil)
+    private let primary = Mutex(false)
     private let ancestors = Mutex<[[UInt8]]>([])
 
     func set(stamp: ConfigStamp, bundle: ConfigBundle) {
-        served.withLock { value in
-            value = Served(stamp: stamp, bundle: bundle, primary: value?.primary ?? false)
-        }
+        served.withLock { $0 = Served(stamp: stamp, bundle: bundle) }
     }
 
-    func set(primary: Bool) { served.withLock { $0?.primary = primary } }
+    func set(primary value: Bool) { primary.withLock { $0 = value } }
 
     func set(ancestors hashes: [[UInt8]]) { ancestors.withLock { $0 = hashes } }
 
     /// The offer, or why there is none.
     func offer() -> Result<SyncOffer, SyncRefusal> {
         guard let served = served.withLock({ $0 }) else { return .failure(SyncRefusal("no valid config yet")) }
-        guard served.primary else { return .failure(SyncRefusal("not primary: fetch from the primary")) }
+        guard primary.withLock({ $0 }) else { return .failure(SyncRefusal("not primary: fetch from the primary")) }
         return .success(SyncOffer(stamp: served.stamp, bundle: served.bundle, ancestors: ancestors.withLock { $0 }))
     }
 }
@@ -54,7 +52,8 @@ struct SyncServer: Sendable {
     func run() async {
         var channels: [any Channel] = []
         var pending = addresses
-        for attempt in 0..<600 where !pending.isEmpty && !Task.isCancelled {
+        // Bounded: after an hour of failures the address is given up, and the log says so.
+        for attempt in 0..<3_600 where !pending.isEmpty && !Task.isCancelled {
             var still: [SocketAddress] = []
             for address in pending {
                 do {
@@ -72,6 +71,12 @@ struct SyncServer: Sendable {
             }
             pending = still
             if !pending.isEmpty { try? await Task.sleep(for: .seconds(1)) }
+        }
+        for address in pending where !Task.isCancelled {
+            logger.critical(
+                "config sync gave up listening after an hour; restart the agent once the address is free",
+                metadata: ["address": "\(address)"]
+            )
         }
         while !Task.isCancelled { try? await Task.sleep(for: .seconds(3_600)) }
         for channel in channels { try? await channel.close() }

@@ -87,20 +87,24 @@ struct SyncWorker: Sendable {
                         + "so it is not written: \(problem.split(separator: "\n").first ?? "")"
                 )
             }
-            let fate = SyncPolicy.replaced(hash: onDisk.hash, fetched: offer.stamp, ancestors: offer.ancestors)
-            let replacedStamp = ConfigStamp(generation: serving.generation, hash: onDisk.hash)
-            if fate == .rejected {
+            do {
+                for warning in try writer.commit(staged, previous: onDisk) {
+                    logger.warning(
+                        "config sync: the new files are in place, but a rename may not survive a power loss",
+                        metadata: ["error": "\(warning)"]
+                    )
+                }
+            } catch {
+                return .failed(offer.stamp, reason: "\(error)")
+            }
+            // Kept only once the new version is in place: a failed write leaves nothing marked rejected.
+            if SyncPolicy.replaced(hash: onDisk.hash, fetched: offer.stamp, ancestors: offer.ancestors) == .rejected {
                 rejectedPath = keep(
                     onDisk,
-                    stamp: replacedStamp,
+                    stamp: ConfigStamp(generation: serving.generation, hash: onDisk.hash),
                     rejected: true,
                     origin: "replaced by \(from)'s generation \(offer.stamp.generation), which never had it"
                 )
-            }
-            do {
-                try writer.commit(staged, previous: onDisk)
-            } catch {
-                return .failed(offer.stamp, reason: "\(error)")
             }
         }
         keep(offer.bundle, stamp: offer.stamp, rejected: false, origin: "fetched from \(from)")

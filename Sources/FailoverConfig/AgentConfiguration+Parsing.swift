@@ -365,7 +365,7 @@ extension AgentConfiguration {
     }
 
     /// `"16MiB"`, `"512KiB"`, `"1GiB"` or a number of bytes; nil when not a size.
-    static func parseSize(_ text: String) -> Int? {
+    public static func parseSize(_ text: String) -> Int? {
         let units: [(String, Int)] = [("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10), ("B", 1), ("", 1)]
         for (suffix, factor) in units where text.hasSuffix(suffix) {
             let words = text.dropLast(suffix.count).split(separator: " ")

@@ -44,6 +44,13 @@ struct SimNode {
     /// The newest boot id this incarnation accepted from each sender.
     var newestBoot: [NodeName: UInt64] = [:]
 
+    /// The config stamp served (kept across restarts, like the agent's stamp file).
+    var config = ConfigStamp.none
+    /// A config fetch is under way.
+    var fetching = false
+    /// Since when the node runs unstalled (start or resume).
+    var activeSince: Instant?
+
     /// Whether the agent process runs (kept beside ``election`` so checks need not copy the core).
     var isRunning = false
 

@@ -22,6 +22,8 @@ public struct SimulationOptions: Sendable {
     public var profile: Profile
     /// Rules broken on purpose in every node (to show the checker catches them).
     public var mutations: Set<ElectionConfiguration.Mutation>
+    /// Break config sync on purpose: the primary never re-stamps (to show the checker catches it).
+    public var brokenSync = false
     /// Keep a trace of events (for replaying one failing seed).
     public var trace: Bool
 

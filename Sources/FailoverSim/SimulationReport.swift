@@ -16,6 +16,10 @@ public struct Violation: Hashable, Sendable, CustomStringConvertible {
         case authenticity
         /// A node took the VIP by election from a healthy primary it could hear.
         case needlessTakeover = "needless-takeover"
+        /// A node's config generation went down (an older config was applied).
+        case configMonotonic = "config-monotonic"
+        /// A primary and a connected node still serve different configs well after the last edit.
+        case configConvergence = "config-convergence"
     }
 
     /// Which invariant.

@@ -11,6 +11,8 @@ struct CheckerState {
     var cleanSince: [Int: Instant] = [:]
     var openSafety: Set<Int> = []
     var openLiveness: Set<Int> = []
+    var openConvergence: Set<Int> = []
+    var lastEdit: Instant?
 }
 
 extension Simulator {
@@ -77,6 +79,7 @@ extension Simulator {
         }
         checkSafety()
         checkLiveness(holders: holders)
+        checkConfigConvergence()
     }
 
     private func trackSpan(active: Bool, since: inout Instant?, max longest: inout Duration) {

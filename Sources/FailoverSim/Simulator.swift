@@ -16,6 +16,8 @@ public final class Simulator {
 
     public let options: SimulationOptions
     var random: SimRandom
+    /// Config sync's own generator (Simulator+Sync.swift).
+    var syncRandom: SimRandom
     var queue = EventQueue<Event>()
     var now = Instant.zero
     var step = 0
@@ -49,6 +51,7 @@ public final class Simulator {
         self.end = Instant.zero + options.duration
         let count = options.nodeCount ?? (random.chance(0.7) ? 2 : 3)
         self.random = random
+        self.syncRandom = SimRandom(seed: options.seed ^ 0x5359_4E43_5359_4E43)
         self.report = SimulationReport(
             seed: options.seed,
             nodeCount: count,
@@ -132,6 +135,7 @@ public final class Simulator {
                 }
             }
         }
+        initialConfigs()
         let together = random.chance(0.5)
         for index in 0..<nodeCount {
             let delay = together ? Duration.zero : random.duration(.zero ... .milliseconds(400))
@@ -140,6 +144,7 @@ public final class Simulator {
         if profile == .chaos {
             scheduleNextFault()
             scheduleNextForgery()
+            scheduleNextEdit()
         }
     }
 
@@ -155,6 +160,7 @@ public final class Simulator {
             guard nodes[index].incarnation == incarnation, nodes[index].isRunning else { return }
             guard !nodes[index].isStalled(at: now) else { return }
             feed(index, .tick)
+            syncStep(index)
             queue.schedule(.tick(node: index, incarnation: incarnation), at: now + tickInterval)
         case .deliver(let index, let link, let bytes, let forged):
             guard nodes[index].isRunning else { return }
@@ -202,6 +208,9 @@ public final class Simulator {
         nodes[index].accepted = []
         nodes[index].newestBoot = [:]
         nodes[index].driverFreeAt = now
+        nodes[index].fetching = false
+        nodes[index].activeSince = now
+        feed(index, .localConfig(nodes[index].config))
         feed(index, .engine(ready: nodes[index].engineReady))
         if witnessConfigured { feed(index, .witness(reachable: nodes[index].witnessReachable)) }
         queue.schedule(.tick(node: index, incarnation: incarnation), at: now + tickInterval)
@@ -221,12 +230,14 @@ public final class Simulator {
 
     func stall(_ index: Int, for length: Duration) {
         guard nodes[index].isActive(at: now) else { return }
+        nodes[index].activeSince = nil
         nodes[index].stalledUntil = now + length
         queue.schedule(.resume(node: index, incarnation: nodes[index].incarnation), at: now + length)
     }
 
     private func resume(_ index: Int) {
         nodes[index].stalledUntil = nil
+        nodes[index].activeSince = now
         // The backlog is processed in arrival order (a socket queue and the runtime's event stream are FIFO);
         // whether the first tick comes before or after it is left to chance.
         let backlog = nodes[index].pending

@@ -206,3 +206,16 @@ extension String {
         return parts[0] + replacement + parts[1]
     }
 }
+
+@Suite("engine.sync_limit")
+struct SyncLimitTests {
+    @Test("sizes with units are read; bad ones name the key and the fix")
+    func sizes() {
+        #expect(AgentConfiguration.parseSize("16MiB") == 16 << 20)
+        #expect(AgentConfiguration.parseSize("512KiB") == 512 << 10)
+        #expect(AgentConfiguration.parseSize("1 GiB") == 1 << 30)
+        #expect(AgentConfiguration.parseSize("4096") == 4_096)
+        #expect(AgentConfiguration.parseSize("lots") == nil)
+        #expect(AgentConfiguration.parseSize("-1MiB") == nil)
+    }
+}

@@ -96,3 +96,31 @@ struct SimulatorTests {
         #expect(caught != nil, "\(mutation) was not caught by \(expected) in 40 seeds")
     }
 }
+
+@Suite("Simulator: config sync")
+struct SimulatorSyncTests {
+    @Test("with edits on random nodes, generations never go down and the pair converges after each edit")
+    func syncHolds() {
+        var edits = 0
+        for seed in UInt64(1)...60 {
+            let report = Simulator(options: SimulationOptions(seed: seed, duration: .seconds(120), trace: true)).run()
+            #expect(report.violations.isEmpty, "seed \(seed): \(report.violations.first.map { "\($0)" } ?? "")")
+            edits += report.trace.filter { $0.contains("(edited)") }.count
+        }
+        #expect(edits > 100)
+    }
+
+    @Test("a primary that never re-stamps is caught: the nodes do not converge after a partition")
+    func brokenSyncCaught() {
+        var caught: UInt64?
+        for seed in UInt64(1)...40 {
+            var options = SimulationOptions(seed: seed, duration: .seconds(120))
+            options.brokenSync = true
+            if Simulator(options: options).run().violations.contains(where: { $0.invariant == .configConvergence }) {
+                caught = seed
+                break
+            }
+        }
+        #expect(caught != nil, "a primary that never re-stamps went unnoticed in 40 seeds")
+    }
+}

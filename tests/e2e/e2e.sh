@@ -496,6 +496,8 @@ scenario_config_sync() {
     start_pair_engines
     lab_wait 3 both_engines_ready
     expect "both nodes start with the same generation" lab_wait 2 same_config
+    lab_ctl 1 sync >"$LAB_DIR/out" 2>&1
+    expect "failoverctl sync on the primary says both are in sync" grep -q "in sync: generation" "$LAB_DIR/out"
     local before; before=$(config_generation 1)
     add_listener 1 8083
     expect "a valid edit on the primary becomes the next generation within 1 s" lab_wait 1 generation_above 1 "$before"
