@@ -30,7 +30,11 @@ swift build -c release --product failover-agent >/dev/null
 swift build -c release --product failoverctl >/dev/null
 
 haproxy_pid=
-trap '[ -n "$haproxy_pid" ] && kill "$haproxy_pid" 2>/dev/null; lab_teardown' EXIT
+cleanup() {
+    if [ -n "$haproxy_pid" ]; then kill "$haproxy_pid" 2>/dev/null || true; fi
+    lab_teardown
+}
+trap cleanup EXIT
 lab_up_network
 rm -rf "$LAB_DIR"
 mkdir -p "$LAB_DIR/n1" "$LAB_DIR/n2"

@@ -7,8 +7,7 @@ import Testing
 
 @Suite("Proxy engine, HTTP mode, on loopback", .serialized)
 struct HTTPEngineTests {
-    /// Below the ephemeral range, apart from the TCP suite's ports.
-    let base = 25_000 + Int.random(in: 0..<1_500) * 4
+    let base = TestPorts.block()
 
     func start(_ text: String) async throws -> Task<Void, any Error> {
         let configuration = try ProxyConfigParser.parse(text, file: "test.cfg")
@@ -18,7 +17,11 @@ struct HTTPEngineTests {
             logger: Logger(label: "test")
         )
         let (ready, readySink) = AsyncStream<Void>.makeStream()
-        let task = Task { try await engine.run(drain: .milliseconds(100)) { readySink.yield() } }
+        let task = Task {
+            // The run ends (a bind failed, say): end the stream so the test fails instead of hanging.
+            defer { readySink.finish() }
+            try await engine.run(drain: .milliseconds(100)) { readySink.yield() }
+        }
         for await _ in ready { break }
         return task
     }

@@ -56,8 +56,7 @@ private func eventually(port: Int, answers expected: String) async throws -> Boo
 
 @Suite("Proxy engine, TCP mode, on loopback", .serialized)
 struct ProxyEngineTests {
-    /// Below the ephemeral range (32768+), so outgoing connections never hold our ports.
-    let base = 20_000 + Int.random(in: 0..<2_000) * 4
+    let base = TestPorts.block()
 
     func engine(_ text: String) throws -> ProxyEngine {
         let configuration = try ProxyConfigParser.parse(text, file: "test.cfg")
@@ -88,7 +87,10 @@ struct ProxyEngineTests {
             """
         )
         let (readyStream, readySink) = AsyncStream<Void>.makeStream()
-        let running = Task { try await proxy.run { readySink.yield() } }
+        let running = Task {
+            defer { readySink.finish() }
+            try await proxy.run { readySink.yield() }
+        }
         defer { running.cancel() }
         for await _ in readyStream { break }
         var answers: [String] = []
@@ -112,7 +114,10 @@ struct ProxyEngineTests {
         let a = try await nameServer("a", port: base + 1)
         let proxy = try engine("listen web 127.0.0.1:\(front)\n    server a 127.0.0.1:\(base + 1)")
         let (readyStream, readySink) = AsyncStream<Void>.makeStream()
-        let running = Task { try await proxy.run { readySink.yield() } }
+        let running = Task {
+            defer { readySink.finish() }
+            try await proxy.run { readySink.yield() }
+        }
         defer { running.cancel() }
         for await _ in readyStream { break }
         for round in 0..<10 {
@@ -137,7 +142,10 @@ struct ProxyEngineTests {
             """
         )
         let (readyStream, readySink) = AsyncStream<Void>.makeStream()
-        let running = Task { try await proxy.run { readySink.yield() } }
+        let running = Task {
+            defer { readySink.finish() }
+            try await proxy.run { readySink.yield() }
+        }
         defer { running.cancel() }
         for await _ in readyStream { break }
         #expect(try await ask(port: front) == "b")
@@ -153,7 +161,7 @@ private final class EchoHandler: ChannelInboundHandler, Sendable {
 
 @Suite("Proxy engine drain", .serialized)
 struct ProxyEngineDrainTests {
-    let base = 24_000 + Int.random(in: 0..<1_000) * 4
+    let base = TestPorts.block()
 
     @Test("on stop the listeners close at once and an open connection keeps working until the drain ends")
     func drain() async throws {
@@ -174,7 +182,10 @@ struct ProxyEngineDrainTests {
             logger: Logger(label: "t")
         )
         let (readyStream, readySink) = AsyncStream<Void>.makeStream()
-        let running = Task { try await proxy.run(drain: .milliseconds(800)) { readySink.yield() } }
+        let running = Task {
+            defer { readySink.finish() }
+            try await proxy.run(drain: .milliseconds(800)) { readySink.yield() }
+        }
         for await _ in readyStream { break }
         let client = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .connect(host: "127.0.0.1", port: base) { channel in
