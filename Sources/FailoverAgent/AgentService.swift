@@ -150,6 +150,7 @@ public struct AgentService: Service {
         loop.engineCommands = engineCommandSink
         // The engine's notify socket lives beside the control socket (the runtime directory).
         let runtimeDirectory = configuration.controlSocket.split(separator: "/").dropLast().joined(separator: "/")
+        let checkedBundles = CheckedBundles()
         let supervisor = EngineSupervisor(
             engine: configuration.engine,
             notifyPath: "/\(runtimeDirectory)/engine-notify.sock",
@@ -159,7 +160,8 @@ public struct AgentService: Service {
             progress: progress,
             clock: clock,
             vipAddresses: configuration.vips.map { "\($0.address)" },
-            logger: logger
+            logger: logger,
+            checked: checkedBundles
         )
         let (hookQueue, hookSink) = AsyncStream<[String: String]>.makeStream()
         let hooks = HookRunner(hooks: configuration.hooks, node: configuration.node.name.value, queue: hookSink)
@@ -167,7 +169,7 @@ public struct AgentService: Service {
         loop.stampFile = StampFile(path: options.stateDirectory.map { "\($0)/config-stamp" })
         let watcher = configuration.engine.config.map { config in
             ConfigWatcher(
-                launch: EngineLaunch(engine: configuration.engine, config: config),
+                launch: EngineLaunch(engine: configuration.engine, config: config, checked: checkedBundles),
                 files: [config] + configuration.engine.syncFiles,
                 events: eventSink,
                 logger: logger
@@ -210,7 +212,7 @@ public struct AgentService: Service {
                 ),
                 writer: BundleWriter(paths: paths),
                 history: options.stateDirectory.map { ConfigHistory(directory: "\($0)/history", paths: paths) },
-                launch: EngineLaunch(engine: configuration.engine, config: config),
+                launch: EngineLaunch(engine: configuration.engine, config: config, checked: checkedBundles),
                 box: offerBox,
                 events: eventSink,
                 logger: logger

@@ -18,7 +18,7 @@ struct ConfigEdit: Sendable, Equatable {
     var problem: String
 }
 
-/// Watches the bundle with a cheap poll (size, mtime and inode of each file every 100 ms; the bytes are
+/// Watches the bundle with a cheap poll (size, mtime and inode of each file every 50 ms; the bytes are
 /// hashed only when one of those moved) and reports every new content, validated with the engine's check,
 /// to the main loop. The loop decides what it means (a new generation on the primary, drift on the backup).
 struct ConfigWatcher: Sendable {
@@ -44,7 +44,7 @@ struct ConfigWatcher: Sendable {
                     )
                 }
             }
-            try? await Task.sleep(for: .milliseconds(100))
+            try? await Task.sleep(for: .milliseconds(50))
         }
     }
 

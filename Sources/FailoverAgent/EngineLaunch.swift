@@ -1,4 +1,5 @@
 import FailoverConfig
+import FailoverWire
 import Subprocess
 
 #if canImport(System)
@@ -24,10 +25,16 @@ struct EngineLaunch: Sendable {
     var reloadSignal: CInt
     /// Asks the engine to stop after draining.
     var stopSignal: CInt
+    /// The config and the side files (the sync bundle), hashed to look the check up in `checked`.
+    var bundlePaths: [String]
+    /// Bundles that passed the check moments ago (nil: always run the check).
+    var checked: CheckedBundles?
 
-    init(engine: AgentConfiguration.Engine, config: String) {
+    init(engine: AgentConfiguration.Engine, config: String, checked: CheckedBundles? = nil) {
         kind = engine.kind
         self.config = config
+        self.bundlePaths = [config] + engine.syncFiles
+        self.checked = checked
         switch engine.kind {
         case .embedded:
             binary = engine.binary ?? Self.ownExecutable()
@@ -53,8 +60,18 @@ struct EngineLaunch: Sendable {
         return String(decoding: buffer[0..<length].map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 
-    /// Runs the engine's own check of its config: whether it passes, and what it printed.
+    /// Runs the engine's own check of its config: whether it passes, and what it printed. Bytes that passed
+    /// moments ago (`checked`) pass again without a run.
     func check() async -> (Bool, String) {
+        guard let checked else { return await runCheck() }
+        let before = BundleWriter.read(bundlePaths).hash
+        if checked.contains(before) { return (true, "\(config): passed the engine's check moments ago (same bytes)") }
+        let (valid, output) = await runCheck()
+        if valid && BundleWriter.read(bundlePaths).hash == before { checked.insert(before) }
+        return (valid, output)
+    }
+
+    private func runCheck() async -> (Bool, String) {
         do {
             let result = try await Subprocess.run(
                 .path(FilePath(binary)),

@@ -39,6 +39,8 @@ struct EngineSupervisor: Sendable {
     /// The shared addresses (without prefix), to see whether the engine binds one of them.
     let vipAddresses: [String]
     let logger: Logger
+    /// Bundles whose check passed moments ago, shared with the config watcher and the sync worker.
+    var checked: CheckedBundles?
 
     private enum Event: Sendable {
         case started(Int32)
@@ -59,7 +61,7 @@ struct EngineSupervisor: Sendable {
             }
             return
         }
-        let launch = EngineLaunch(engine: engine, config: config)
+        let launch = EngineLaunch(engine: engine, config: config, checked: checked)
         var probeTarget = engine.probe
         if let data = FileManager.default.contents(atPath: config) {
             let text = String(decoding: data, as: UTF8.self)

@@ -87,6 +87,8 @@ struct SyncWorker: Sendable {
                         + "so it is not written: \(problem.split(separator: "\n").first ?? "")"
                 )
             }
+            // The bytes about to land passed the check: the reload and the watcher need not run it again.
+            launch.checked?.insert(offer.stamp.hash)
             do {
                 for warning in try writer.commit(staged, previous: onDisk) {
                     logger.warning(
@@ -136,10 +138,11 @@ struct SyncWorker: Sendable {
 }
 
 extension EngineLaunch {
-    /// The same engine, checking another config file (a staged copy).
+    /// The same engine, checking another config file (a staged copy), always with a run.
     func checking(_ path: String) -> EngineLaunch {
         var copy = self
         copy.config = path
+        copy.checked = nil
         copy.checkArguments = checkArguments.map { $0 == config ? path : $0 }
         return copy
     }

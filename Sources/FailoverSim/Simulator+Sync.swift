@@ -50,29 +50,43 @@ extension Simulator {
         deliverLocal(index, .localConfig(stamp))
     }
 
-    /// After a tick of `index`: what the sync rules say, done.
+    /// After a tick of `index`: what the sync rules say, done. A primary weighs every live peer (with three
+    /// nodes one backup may be in sync while the other is not); any other node looks at the primary.
     func syncStep(_ index: Int) {
         guard let election = nodes[index].election else { return }
         let alive = election.alivePeers(at: now)
-        guard let peer = alive.first(where: { $0.latest.role == .primary }) ?? alive.first else { return }
-        switch SyncPolicy.decide(
-            role: election.role,
-            local: nodes[index].config,
-            peer: (peer.name, peer.latest.role, peer.latest.config)
-        ) {
-        case .restamp(let generation):
-            guard !options.brokenSync else { return }
-            serve(index, ConfigStamp(generation: generation, hash: nodes[index].config.hash), how: "re-stamped")
-        case .fetch(let from, _):
-            guard !nodes[index].fetching, let source = nodes.firstIndex(where: { $0.name == from }) else { return }
-            nodes[index].fetching = true
-            let incarnation = nodes[index].incarnation
-            let transfer = syncRandom.duration(.milliseconds(5) ... .milliseconds(80))
-            schedule(at: now + transfer, "fetch by \(nodes[index].name) ends") { simulator in
-                simulator.fetchDone(index, incarnation: incarnation, source: source)
+        var consulted = alive
+        if election.role != .primary {
+            consulted = Array(alive.filter { $0.latest.role == .primary }.prefix(1))
+            if consulted.isEmpty { consulted = Array(alive.prefix(1)) }
+        }
+        var restampTo: UInt64?
+        for peer in consulted {
+            switch SyncPolicy.decide(
+                role: election.role,
+                local: nodes[index].config,
+                peer: (peer.name, peer.latest.role, peer.latest.config)
+            ) {
+            case .restamp(let generation):
+                restampTo = max(restampTo ?? 0, generation)
+            case .fetch(let from, _):
+                startFetch(index, from: from)
+            case .inSync, .wait:
+                break
             }
-        case .inSync, .wait:
-            break
+        }
+        if let restampTo, !options.brokenSync {
+            serve(index, ConfigStamp(generation: restampTo, hash: nodes[index].config.hash), how: "re-stamped")
+        }
+    }
+
+    private func startFetch(_ index: Int, from: NodeName) {
+        guard !nodes[index].fetching, let source = nodes.firstIndex(where: { $0.name == from }) else { return }
+        nodes[index].fetching = true
+        let incarnation = nodes[index].incarnation
+        let transfer = syncRandom.duration(.milliseconds(5) ... .milliseconds(80))
+        schedule(at: now + transfer, "fetch by \(nodes[index].name) ends") { simulator in
+            simulator.fetchDone(index, incarnation: incarnation, source: source)
         }
     }
 
