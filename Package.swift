@@ -101,7 +101,8 @@ let package = Package(
         .executableTarget(
             name: "failover-agent",
             dependencies: [
-                "FailoverAgent", "FailoverConfig", "FailoverWire", "ProxyConfig", "ProxyEngine", "SystemdNotify",
+                "ControlProtocol", "FailoverAgent", "FailoverConfig", "FailoverWire", "ProxyConfig", "ProxyEngine",
+                "SystemdNotify",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),

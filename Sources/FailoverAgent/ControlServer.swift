@@ -32,7 +32,8 @@ struct ControlServer: Sendable {
             .bind(unixDomainSocketPath: path, cleanupExistingSocketFile: true)
             .get()
         chmod(path, 0o660)
-        if let entry = getgrnam(group) { chown(path, 0, entry.pointee.gr_gid) }
+        // Only the group changes (uid_t(-1) keeps the owner): works as root and as the agent's own user.
+        if let entry = getgrnam(group) { chown(path, uid_t.max, entry.pointee.gr_gid) }
         logger.info("control socket listening", metadata: ["path": "\(path)", "group": "\(group)"])
         return channel
     }

@@ -66,7 +66,9 @@ struct EngineSupervisor: Sendable {
         if let data = FileManager.default.contents(atPath: config) {
             let text = String(decoding: data, as: UTF8.self)
             if probeTarget == nil { probeTarget = EngineLaunch.defaultProbe(configText: text) }
-            allowNonLocalBind(for: EngineLaunch.binds(configText: text).map(\.host))
+            // The embedded engine binds a non-local VIP with IP_FREEBIND itself; HAProxy needs the sysctl (or
+            // `freebind` on its bind line).
+            if engine.kind == .haproxy { allowNonLocalBind(for: EngineLaunch.binds(configText: text).map(\.host)) }
         }
         if probeTarget == nil {
             logger.warning(

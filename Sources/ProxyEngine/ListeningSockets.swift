@@ -69,7 +69,13 @@ public final class ListeningSockets: Sendable {
         }
         var one: CInt = 1
         setsockopt(descriptor, SOL_SOCKET, SO_REUSEADDR, &one, socklen_t(MemoryLayout<CInt>.size))
-        let bound = address.withSockAddr { pointer, length in Glibc.bind(descriptor, pointer, socklen_t(length)) }
+        var bound = address.withSockAddr { pointer, length in Glibc.bind(descriptor, pointer, socklen_t(length)) }
+        if bound != 0 && errno == EADDRNOTAVAIL {
+            // Not a local address now: the shared IP on the backup. IP_FREEBIND binds it anyway (no sysctl, no
+            // privilege), so the engine is warm and serves the moment the VIP arrives.
+            setsockopt(descriptor, CInt(IPPROTO_IP), IP_FREEBIND, &one, socklen_t(MemoryLayout<CInt>.size))
+            bound = address.withSockAddr { pointer, length in Glibc.bind(descriptor, pointer, socklen_t(length)) }
+        }
         guard bound == 0 else {
             let reason = error()
             close(descriptor)

@@ -1,4 +1,5 @@
 import ArgumentParser
+import ControlProtocol
 import FailoverAgent
 import FailoverConfig
 import FailoverWire
@@ -14,6 +15,7 @@ struct FailoverAgentCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "failover-agent",
         abstract: "Keep a shared IP and a proxy on one of two nodes, and move them when a node fails.",
+        version: productVersion,
         subcommands: [Run.self, Check.self, Proxy.self],
         defaultSubcommand: Run.self
     )

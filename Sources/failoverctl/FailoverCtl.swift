@@ -14,6 +14,7 @@ struct FailoverCtl: ParsableCommand {
             Exit codes: 0 done; 1 refused or failed (the reason is printed); 3 agent not running;
             4 permission denied; 5 unreadable answer; 64 usage error.
             """,
+        version: productVersion,
         subcommands: [
             Status.self, Failover.self, Promote.self, Demote.self, Maintenance.self, History.self, Reload.self,
             Sync.self, Check.self, Keygen.self,

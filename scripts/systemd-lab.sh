@@ -1,0 +1,256 @@
+#!/usr/bin/env bash
+# The user's whole path on two real systemd nodes: each node is a real systemd as PID 1 (systemd-nspawn) in
+# its own network, PID and mount namespaces, on a minimal Debian root file system (debootstrap, cached in
+# lab-run/cache, an overlay per node), joined by the lab's bridges. Never on the host's own root file
+# system: booting systemd there runs the host's default target and wipes /tmp (docs/install.md).
+#
+# In the nodes: install the .deb, write each node's TOML, `systemctl start failover-agent`, roles,
+# `failoverctl failover`, `systemctl reload` (no role change), `systemctl stop` on the primary (clean handoff,
+# VIP released), SIGSTOP of the primary's agent (systemd's watchdog kills and restarts it; the peer took
+# over), the engine killed (supervised restart), and /proc/PID/status: not root, three capabilities.
+#
+#   sudo bash scripts/systemd-lab.sh               # prints a line per check and the time it took
+#   sudo bash scripts/systemd-lab.sh --rootfs-only # only make (and cache) the nodes' root file system
+set -euo pipefail
+cd "$(dirname "$0")/.."
+LAB=sd
+LAB_DIR=$PWD/lab-run/sd
+. scripts/lib/common.sh
+. scripts/lib/lab.sh
+
+[ "$(id -u)" = 0 ] || die "the systemd lab needs root (namespaces, mounts)"
+started=$(date +%s)
+install_packages debootstrap systemd-container zstd iproute2 python3
+cache=$PWD/lab-run/cache
+rootfs=$cache/rootfs-bookworm
+tarball=$cache/rootfs-bookworm.tar.zst
+mirror=$(sed -n 's/^URIs: *//p' /etc/apt/sources.list.d/*.sources 2>/dev/null | head -1)
+mirror=${mirror:-http://deb.debian.org/debian}
+
+passed=0
+failed=0
+check() {  # check "what" command...
+    local what=$1; shift
+    if "$@"; then echo "  ok   $what"; passed=$((passed + 1)); else echo "  FAIL $what"; failed=$((failed + 1)); fi
+}
+wait_for() {  # wait_for SECONDS command...: polls every 100 ms
+    local deadline=$(( $(date +%s%N) / 1000000 + $1 * 1000 )); shift
+    while [ $(( $(date +%s%N) / 1000000 )) -lt "$deadline" ]; do "$@" && return 0; sleep 0.1; done
+    "$@"
+}
+
+# --- the root file system, made once and cached -----------------------------------------------------------
+make_rootfs() {
+    [ -x "$rootfs/usr/lib/systemd/systemd" ] && return 0
+    mkdir -p "$cache"
+    if [ -f "$tarball" ]; then
+        mkdir -p "$rootfs"
+        tar --zstd -xf "$tarball" -C "$rootfs"
+        return 0
+    fi
+    step "debootstrap (once; cached in $tarball)"
+    rm -rf "$rootfs.tmp"
+    debootstrap --variant=minbase --include=systemd,systemd-sysv,dbus,iproute2,libsystemd0,procps,kmod \
+        bookworm "$rootfs.tmp" "$mirror" >"$cache/debootstrap.log" 2>&1 || die "debootstrap failed: $cache/debootstrap.log"
+    local r=$rootfs.tmp
+    # Safe and small: no shared machine id, no host name, no gettys or timers, a minimal default target.
+    : >"$r/etc/machine-id"
+    rm -f "$r/var/lib/dbus/machine-id" "$r/etc/hostname"
+    cat >"$r/etc/systemd/system/lab.target" <<'UNIT'
+[Unit]
+Description=lab node
+Requires=basic.target
+After=basic.target
+AllowIsolate=yes
+UNIT
+    ln -sf /etc/systemd/system/lab.target "$r/etc/systemd/system/default.target"
+    local unit
+    for unit in getty.target console-getty.service systemd-timesyncd.service apt-daily.timer apt-daily-upgrade.timer \
+        dpkg-db-backup.timer e2scrub_all.timer fstrim.timer man-db.timer systemd-tmpfiles-clean.timer; do
+        ln -sf /dev/null "$r/etc/systemd/system/$unit"
+    done
+    mkdir -p "$r/etc/systemd/journald.conf.d"
+    printf '[Journal]\nStorage=volatile\n' >"$r/etc/systemd/journald.conf.d/volatile.conf"
+    tar --zstd -cf "$tarball" -C "$r" .
+    mv "$r" "$rootfs"
+}
+
+# --- nodes ---------------------------------------------------------------------------------------------------
+node_dir() { echo "$LAB_DIR/node$1"; }
+node_pid1() { cat "$(node_dir "$1")/pid1" 2>/dev/null; }
+in_node() {  # in_node N command...: runs inside node N's namespaces with a clean environment
+    local n=$1; shift
+    nsenter -t "$(node_pid1 "$n")" -a -- env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin "$@"
+}
+
+boot_node() {
+    local n=$1 dir; dir=$(node_dir "$1")
+    mkdir -p "$dir/upper" "$dir/work" "$dir/root"
+    mount -t overlay overlay -o "lowerdir=$rootfs,upperdir=$dir/upper,workdir=$dir/work" "$dir/root"
+    # nspawn splits the cgroup it starts in: give each node its own.
+    local controller
+    for controller in systemd unified; do
+        [ -d "/sys/fs/cgroup/$controller" ] && mkdir -p "/sys/fs/cgroup/$controller/$LAB/node$n"
+    done
+    (
+        for controller in systemd unified; do
+            [ -d "/sys/fs/cgroup/$controller/$LAB/node$n" ] && echo $BASHPID >"/sys/fs/cgroup/$controller/$LAB/node$n/cgroup.procs"
+        done
+        exec setsid systemd-nspawn -q -b -D "$dir/root" --register=no --keep-unit \
+            --network-namespace-path="/run/netns/$(lab_ns "n$n")" --hostname="lb$n" >"$dir/console.log" 2>&1
+    ) &
+    echo $! >"$dir/nspawn.pid"
+    local pid1=""
+    for _ in $(seq 1 100); do
+        pid1=$(pgrep -P "$(cat "$dir/nspawn.pid")" 2>/dev/null | head -1 || true)
+        [ -n "$pid1" ] && [ "$(cat "/proc/$pid1/comm" 2>/dev/null)" = systemd ] && break
+        sleep 0.1
+    done
+    [ -n "$pid1" ] || die "node $n did not boot: $dir/console.log"
+    echo "$pid1" >"$dir/pid1"
+    wait_for 30 sh -c "nsenter -t $pid1 -a -- env -i PATH=/usr/bin:/bin systemctl is-system-running 2>/dev/null | grep -qE 'running|degraded'" \
+        || die "node $n did not reach running: $dir/console.log"
+}
+
+stop_node() {
+    local n=$1 dir pid1; dir=$(node_dir "$1"); pid1=$(node_pid1 "$n")
+    if [ -n "$pid1" ] && kill -0 "$pid1" 2>/dev/null; then
+        kill -s SIGRTMIN+4 "$pid1" 2>/dev/null || true
+        for _ in $(seq 1 50); do kill -0 "$pid1" 2>/dev/null || break; sleep 0.1; done
+        kill -9 "$pid1" 2>/dev/null || true
+    fi
+    local nspawn; nspawn=$(cat "$dir/nspawn.pid" 2>/dev/null || true)
+    [ -n "$nspawn" ] && { kill "$nspawn" 2>/dev/null || true; sleep 0.2; kill -9 "$nspawn" 2>/dev/null || true; }
+    mountpoint -q "$dir/root" && umount -l "$dir/root"
+    local controller
+    for controller in systemd unified; do
+        find "/sys/fs/cgroup/$controller/$LAB/node$n" -depth -type d -exec rmdir {} \; 2>/dev/null || true
+    done
+    rm -f "$dir/pid1"
+}
+
+teardown() {
+    stop_node 1 || true
+    stop_node 2 || true
+    for controller in systemd unified; do rmdir "/sys/fs/cgroup/$controller/$LAB" 2>/dev/null || true; done
+    lab_down_network
+}
+trap teardown EXIT
+
+# --- the run -------------------------------------------------------------------------------------------------
+make_rootfs
+if [ "${1:-}" = --rootfs-only ]; then trap - EXIT; echo "$rootfs"; exit 0; fi
+step "package"
+deb=$(bash scripts/package-deb.sh | tail -1)
+[ -f "$deb" ] || die "no package built"
+step "boot two nodes"
+lab_up_network
+rm -rf "$LAB_DIR"
+mkdir -p "$LAB_DIR"
+key=$(.build-deb/release/failoverctl keygen 2>/dev/null || "$(swift build -c release --scratch-path .build-deb --show-bin-path)/failoverctl" keygen)
+for n in 1 2; do
+    boot_node "$n"
+    cp "$deb" "$(node_dir "$n")/root/root/failover-agent.deb"
+    in_node "$n" dpkg -i /root/failover-agent.deb >"$(node_dir "$n")/dpkg.log" 2>&1 || die "dpkg -i failed in node $n"
+done
+ctl() { local n=$1; shift; in_node "$n" failoverctl "$@"; }
+role() { ctl "$1" status --json 2>/dev/null | "$PY" -c 'import json,sys; print(json.load(sys.stdin)["status"]["role"])' 2>/dev/null || echo down; }
+role_is() { [ "$(role "$1")" = "$2" ]; }
+has_vip() { ip -n "$(lab_ns "n$1")" -o addr show dev eth0 | grep -q " $VIP4/"; }
+transitions() { ctl "$1" history --json 2>/dev/null | "$PY" -c 'import json,sys; print(len(json.load(sys.stdin)["history"]))'; }
+agent_pid() { in_node "$1" systemctl show -p MainPID --value failover-agent; }
+engine_pid() { ctl "$1" status 2>/dev/null | grep -o 'engine:.*pid [0-9]*' | grep -o '[0-9]*$'; }
+installed_not_started() { in_node 1 id failover-agent >/dev/null && ! in_node 1 systemctl is-active -q failover-agent; }
+journal_says() { in_node "$1" journalctl -u failover-agent --no-pager | grep -qi "$2"; }
+agent_restarted() { local p; p=$(agent_pid "$1"); [ -n "$p" ] && [ "$p" != 0 ] && [ "$p" != "$2" ]; }
+engine_restarted() { local p; p=$(engine_pid "$1"); [ -n "$p" ] && [ "$p" != "$2" ]; }
+vip_released() { ! has_vip "$1"; }
+not_root() { [ "$(awk '/^Uid:/{print $2}' "/proc/$1/status")" != 0 ]; }
+check "the package created the user and installed the unit, started nothing" installed_not_started
+
+for n in 1 2; do
+    other=$((3 - n))
+    root=$(node_dir "$n")/root
+    printf '%s\n' "$key" >"$root/etc/failover-agent/cluster.key"
+    cat >"$root/etc/failover-agent/agent.toml" <<TOML
+[node]
+name = "lb$n"
+priority = $(( n == 1 ? 150 : 100 ))
+
+[cluster]
+key_file = "/etc/failover-agent/cluster.key"
+
+[[cluster.link]]
+local = "192.0.2.1$n"
+peer = "192.0.2.1$other"
+
+[[cluster.link]]
+local = "198.51.100.1$n"
+peer = "198.51.100.1$other"
+
+[[vip]]
+address = "$VIP4/24"
+interface = "eth0"
+
+[engine]
+config = "/etc/failover-agent/proxy.cfg"
+TOML
+    printf 'listen web :8080\n    server a 127.0.0.1:8081\n' >"$root/etc/failover-agent/proxy.cfg"
+    in_node "$n" chown failover-agent:failover-agent /etc/failover-agent/cluster.key /etc/failover-agent/agent.toml \
+        /etc/failover-agent/proxy.cfg
+    in_node "$n" chmod 600 /etc/failover-agent/cluster.key
+done
+in_node 1 chmod 644 /etc/failover-agent/cluster.key
+in_node 1 systemctl start failover-agent || true
+check "a key readable by others is refused, and the journal says which chmod fixes it" \
+    wait_for 5 journal_says 1 "chmod 600 /etc/failover-agent/cluster.key"
+in_node 1 systemctl stop failover-agent 2>/dev/null || true
+in_node 1 systemctl reset-failed failover-agent 2>/dev/null || true
+in_node 1 chmod 600 /etc/failover-agent/cluster.key
+
+step "systemctl start on both nodes"
+in_node 1 systemctl start failover-agent
+in_node 2 systemctl start failover-agent
+check "lb1 is primary" wait_for 10 role_is 1 primary
+check "lb2 is backup" wait_for 5 role_is 2 backup
+check "the VIP is on lb1's interface" has_vip 1
+check "systemd sees the unit active (Type=notify: READY=1 arrived)" in_node 1 systemctl is-active -q failover-agent
+status_text=$(in_node 1 systemctl show -p StatusText --value failover-agent)
+check "STATUS= shows the role ($status_text)" grep -q "primary since" <<<"$status_text"
+
+pid=$(agent_pid 1)
+check "the agent does not run as root" not_root "$pid"
+capeff=$(awk '/^CapEff:/{print $2}' "/proc/$pid/status")
+check "its effective capabilities are NET_ADMIN, NET_RAW and NET_BIND_SERVICE only ($capeff)" test "$capeff" = 0000000000003400
+
+ctl 1 failover >"$LAB_DIR/out" 2>&1 || true
+check "failoverctl failover: lb2 is primary ($(tail -1 "$LAB_DIR/out"))" wait_for 5 role_is 2 primary
+check "and holds the VIP" wait_for 3 has_vip 2
+before=$(transitions 2)
+in_node 2 systemctl reload failover-agent
+sleep 1
+check "systemctl reload: no role change" test "$(transitions 2)" = "$before"
+check "and the unit is active again (RELOADING=1 … READY=1)" in_node 2 systemctl is-active -q failover-agent
+
+in_node 2 systemctl stop failover-agent
+check "systemctl stop on the primary: lb1 takes over" wait_for 5 role_is 1 primary
+check "lb2 released the VIP" vip_released 2
+in_node 2 systemctl start failover-agent
+check "lb2 is back as backup" wait_for 10 role_is 2 backup
+
+pid=$(agent_pid 1)
+kill -STOP "$pid"
+check "SIGSTOP of the primary's agent: lb2 takes over" wait_for 5 role_is 2 primary
+check "systemd's watchdog kills and restarts the stuck agent" wait_for 15 agent_restarted 1 "$pid"
+check "the journal says why (watchdog timeout)" journal_says 1 "watchdog timeout"
+check "the restarted lb1 is backup" wait_for 10 role_is 1 backup
+
+epid=$(engine_pid 2)
+before=$(transitions 2)
+[ -n "$epid" ] && in_node 2 kill -9 "$epid"
+check "the engine killed on the primary: restarted by the agent" wait_for 5 engine_restarted 2 "$epid"
+check "with no role change" test "$(transitions 2)" = "$before"
+
+echo
+echo "systemd lab: $(( $(date +%s) - started ))s, $passed passed, $failed failed"
+[ "$failed" = 0 ]
