@@ -11,7 +11,7 @@ cd "$(dirname "$0")/.."
 . scripts/lib/common.sh
 
 require_swift
-install_packages pkg-config libsystemd-dev dpkg-dev
+install_packages pkg-config libsystemd-dev binutils
 version=$(sed -n 's/^public let productVersion = "\(.*\)"$/\1/p' Sources/ControlProtocol/ProductVersion.swift)
 [ -n "$version" ] || die "no productVersion in Sources/ControlProtocol/ProductVersion.swift"
 arch=$(dpkg --print-architecture)
@@ -44,15 +44,23 @@ for tool in failover-agent failoverctl; do
     "$exe" --generate-completion-script zsh >"$root/usr/share/zsh/vendor-completions/_$tool"
     "$exe" --generate-completion-script fish >"$root/usr/share/fish/vendor_completions.d/$tool.fish"
 done
-swift package --scratch-path "$scratch" plugin --allow-writing-to-directory dist/man generate-manual \
-    --multi-page --section 8 --output-directory dist/man >/dev/null
+# swift-argument-parser's generate-manual tool, run on the built binaries (it reads their help structure).
+swift build -c release --scratch-path "$scratch" --product generate-manual >/dev/null
+manual=$(swift build -c release --scratch-path "$scratch" --show-bin-path)/generate-manual
+rm -rf dist/man
+mkdir -p dist/man
+for exe in "$root/usr/sbin/failover-agent" "$root/usr/bin/failoverctl"; do
+    "$manual" "$exe" --multi-page --section 8 --authors "failover-agent developers" -o dist/man
+done
 find dist/man -name '*.8' -exec install -m 644 {} "$root/usr/share/man/man8/" \;
 gzip -9n "$root"/usr/share/man/man8/*.8
 [ -e "$root/usr/share/man/man8/failover-agent.8.gz" ] && [ -e "$root/usr/share/man/man8/failoverctl.8.gz" ] \
     || die "the man pages were not generated"
 
-depends=$(dpkg-shlibdeps -O --ignore-missing-info -e"$root/usr/sbin/failover-agent" -e"$root/usr/bin/failoverctl" \
-    2>/dev/null | sed -n 's/^shlibs:Depends=//p')
+# The packages of the shared libraries the binaries need (the Swift runtime is linked in).
+depends=$(for lib in $(objdump -p "$root/usr/sbin/failover-agent" "$root/usr/bin/failoverctl" | awk '/NEEDED/{print $2}' | sort -u); do
+    dpkg -S "*/$lib" 2>/dev/null | grep -v -- -dev | head -1 | cut -d: -f1
+done | sort -u | paste -sd, | sed 's/,/, /g')
 cat >"$root/DEBIAN/control" <<CONTROL
 Package: failover-agent
 Version: $version

@@ -96,7 +96,8 @@ boot_node() {
         for controller in systemd unified; do
             [ -d "/sys/fs/cgroup/$controller/$LAB/node$n" ] && echo $BASHPID >"/sys/fs/cgroup/$controller/$LAB/node$n/cgroup.procs"
         done
-        exec setsid systemd-nspawn -q -b -D "$dir/root" --register=no --keep-unit \
+        # CAP_NET_ADMIN: nspawn drops it unless told; the node has its own network namespace.
+        exec setsid systemd-nspawn -q -b -D "$dir/root" --register=no --keep-unit --capability=CAP_NET_ADMIN \
             --network-namespace-path="/run/netns/$(lab_ns "n$n")" --hostname="lb$n" >"$dir/console.log" 2>&1
     ) &
     echo $! >"$dir/nspawn.pid"
@@ -135,7 +136,9 @@ teardown() {
     for controller in systemd unified; do rmdir "/sys/fs/cgroup/$controller/$LAB" 2>/dev/null || true; done
     lab_down_network
 }
-trap teardown EXIT
+# SYSTEMD_LAB_KEEP=1 leaves the nodes running for a look (then: bash scripts/systemd-lab.sh --down).
+if [ "${SYSTEMD_LAB_KEEP:-}" = 1 ]; then trap 'echo "nodes kept: nsenter -t \$(cat $LAB_DIR/node1/pid1) -a bash"' EXIT; else trap teardown EXIT; fi
+if [ "${1:-}" = --down ]; then trap - EXIT; teardown; exit 0; fi
 
 # --- the run -------------------------------------------------------------------------------------------------
 make_rootfs
@@ -165,8 +168,13 @@ journal_says() { in_node "$1" journalctl -u failover-agent --no-pager | grep -qi
 agent_restarted() { local p; p=$(agent_pid "$1"); [ -n "$p" ] && [ "$p" != 0 ] && [ "$p" != "$2" ]; }
 engine_restarted() { local p; p=$(engine_pid "$1"); [ -n "$p" ] && [ "$p" != "$2" ]; }
 vip_released() { ! has_vip "$1"; }
-not_root() { [ "$(awk '/^Uid:/{print $2}' "/proc/$1/status")" != 0 ]; }
+not_root() { [ "$(in_node 1 awk '/^Uid:/{print $2}' "/proc/$1/status")" != 0 ]; }
 check "the package created the user and installed the unit, started nothing" installed_not_started
+# --man=no: the minimal node has no man program; the pages themselves are checked next.
+check "systemd-analyze verify: the installed unit is clean" in_node 1 systemd-analyze verify --man=no failover-agent.service
+check "the man pages the unit names are installed" in_node 1 test -f /usr/share/man/man8/failover-agent.8.gz -a -f /usr/share/man/man8/failoverctl.8.gz
+in_node 1 systemd-analyze security --no-pager failover-agent.service >"$LAB_DIR/security.txt" 2>&1 || true
+echo "  systemd-analyze security: $(tail -1 "$LAB_DIR/security.txt")"
 
 for n in 1 2; do
     other=$((3 - n))
@@ -220,7 +228,7 @@ check "STATUS= shows the role ($status_text)" grep -q "primary since" <<<"$statu
 
 pid=$(agent_pid 1)
 check "the agent does not run as root" not_root "$pid"
-capeff=$(awk '/^CapEff:/{print $2}' "/proc/$pid/status")
+capeff=$(in_node 1 awk '/^CapEff:/{print $2}' "/proc/$pid/status")
 check "its effective capabilities are NET_ADMIN, NET_RAW and NET_BIND_SERVICE only ($capeff)" test "$capeff" = 0000000000003400
 
 ctl 1 failover >"$LAB_DIR/out" 2>&1 || true
@@ -239,7 +247,7 @@ in_node 2 systemctl start failover-agent
 check "lb2 is back as backup" wait_for 10 role_is 2 backup
 
 pid=$(agent_pid 1)
-kill -STOP "$pid"
+in_node 1 kill -STOP "$pid"   # a PID inside the node: signal it from there
 check "SIGSTOP of the primary's agent: lb2 takes over" wait_for 5 role_is 2 primary
 check "systemd's watchdog kills and restarts the stuck agent" wait_for 15 agent_restarted 1 "$pid"
 check "the journal says why (watchdog timeout)" journal_says 1 "watchdog timeout"

@@ -32,6 +32,17 @@ else
 fi
 [ "$status" = 0 ] || echo "swift test failed or did not finish within 15 minutes"
 
+step "systemd-analyze verify (the unit, pointed at the built binary)"
+if command -v systemd-analyze >/dev/null; then
+    unit_dir=$(mktemp -d)
+    sed "s|/usr/sbin/failover-agent|$PWD/.build/release/failover-agent|" deploy/systemd/failover-agent.service \
+        >"$unit_dir/failover-agent.service"
+    systemd-analyze verify --man=no "$unit_dir/failover-agent.service" || status=1
+    rm -rf "$unit_dir"
+else
+    echo "skipped: systemd-analyze not installed (apt install systemd)"
+fi
+
 step "end-to-end tests (two nodes in network namespaces)"
 if [ "$(id -u)" = 0 ]; then
     LAB_BUILD=release bash tests/e2e/e2e.sh || status=1
