@@ -16,6 +16,7 @@ let package = Package(
         .executable(name: "failover-agent", targets: ["failover-agent"]),
         .executable(name: "failoverctl", targets: ["failoverctl"]),
         .executable(name: "failover-sim", targets: ["failover-sim"]),
+        .executable(name: "failover-fuzz", targets: ["failover-fuzz"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-crypto.git", "3.12.3"..<"5.0.0"),
@@ -129,6 +130,13 @@ let package = Package(
             ],
             swiftSettings: strictSettings
         ),
+        // Fuzz targets (scripts/fuzz.sh builds them with libFuzzer; plain builds replay files).
+        .executableTarget(
+            name: "failover-fuzz",
+            dependencies: ["FailoverWire", "FailoverConfig", "ProxyConfig", "CFuzzing"],
+            swiftSettings: strictSettings
+        ),
+        .target(name: "CFuzzing"),
         .testTarget(
             name: "FailoverWireTests",
             dependencies: ["FailoverWire", .product(name: "Crypto", package: "swift-crypto")],

@@ -4,6 +4,7 @@
 #
 #   bash scripts/test.sh            # everything: lint, Swift tests, end-to-end tests in network namespaces
 #   bash scripts/test.sh --quick    # skip the slow simulator batch (FailoverSimTests)
+#   FUZZ_SECONDS=5 bash scripts/test.sh   # shorter fuzzing (default 30 s per target)
 #
 # The end-to-end tests need root (network namespaces); without root they are skipped with a notice.
 set -euo pipefail
@@ -31,6 +32,16 @@ else
     timeout --kill-after=10 900 swift test -c release --skip-build || status=1
 fi
 [ "$status" = 0 ] || echo "swift test failed or did not finish within 15 minutes"
+
+step "fuzz corpora and every crash ever found, replayed (failover-fuzz replay)"
+for target in datagram sync toml proxyconfig; do
+    mapfile -t inputs < <(find "Fuzz/corpus/$target" "Fuzz/regressions/$target" -type f 2>/dev/null | sort)
+    [ ${#inputs[@]} -gt 0 ] || { echo "no inputs for $target"; status=1; continue; }
+    .build/release/failover-fuzz replay "$target" "${inputs[@]}" || status=1
+done
+
+step "fuzzing: each target 30 s from the committed corpus (scripts/fuzz.sh)"
+bash scripts/fuzz.sh all "${FUZZ_SECONDS:-30}" || status=1
 
 step "systemd-analyze verify (the unit, pointed at the built binary)"
 if command -v systemd-analyze >/dev/null; then

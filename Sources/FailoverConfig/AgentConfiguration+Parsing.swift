@@ -10,6 +10,28 @@ extension AgentConfiguration {
     ///   - text: the TOML text.
     ///   - file: the file name to put in messages.
     public static func parse(_ text: String, file: String) throws(ConfigurationError) -> AgentConfiguration {
+        if let found = TOMLPrecheck.firstNonASCII(in: text) {
+            let shown = found.character == "\u{FFFD}" ? "a byte that is not UTF-8" : "'\(found.character)'"
+            let issue = ConfigurationIssue(
+                file: file,
+                line: found.line,
+                key: "",
+                message: "not valid TOML: \(shown) at column \(found.column) is outside a string or comment; "
+                    + "keys and table names are ASCII (quote the text, or save the file as UTF-8)"
+            )
+            throw ConfigurationError(issues: [issue])
+        }
+        if let found = TOMLPrecheck.firstBadTableHeader(in: text) {
+            let issue = ConfigurationIssue(
+                file: file,
+                line: found.line,
+                key: "",
+                message:
+                    "not valid TOML: a table name cannot start with '\(found.character)' (column \(found.column)); "
+                    + "use letters, digits, '_' or '-', like [node]"
+            )
+            throw ConfigurationError(issues: [issue])
+        }
         let root: TOMLTable
         do {
             root = try TOMLTable(string: text)

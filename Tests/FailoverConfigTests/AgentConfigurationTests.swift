@@ -219,3 +219,38 @@ struct SyncLimitTests {
         #expect(AgentConfiguration.parseSize("-1MiB") == nil)
     }
 }
+
+@Suite("TOML input the parser underneath does not survive")
+struct TOMLPrecheckTests {
+    /// Found by `scripts/fuzz.sh toml`: toml++ aborted on these (Fuzz/regressions/toml holds the inputs).
+    @Test(
+        "a non-ASCII character outside strings and comments is a clear error, not a crash",
+        arguments: [
+            "[\u{F8}", "[é]", "[ é]", "[[é", "[\u{FFFD}", "[node]\nké = 1", "[=", "[.a]", "[[=]]", "[a]\n[.]", " [!",
+        ]
+    )
+    func refused(text: String) {
+        #expect(throws: ConfigurationError.self) { try AgentConfiguration.parse(text, file: "a.toml") }
+        do {
+            _ = try AgentConfiguration.parse(text, file: "a.toml")
+        } catch {
+            #expect(error.description.contains("not valid TOML"))
+        }
+    }
+
+    @Test("arrays that span lines are not table headers")
+    func arrays() {
+        #expect(TOMLPrecheck.firstBadTableHeader(in: "a = [\n  [ [1], 2],\n]\n[node]\n") == nil)
+        #expect(TOMLPrecheck.firstBadTableHeader(in: "a = { b = [\n[ 1 ]] }\n['quoted']\n") == nil)
+        #expect(TOMLPrecheck.firstBadTableHeader(in: "a = \"[\"\n[=]")?.line == 2)
+    }
+
+    @Test("non-ASCII text inside strings and comments is fine")
+    func allowed() {
+        let text = "# café\n[node]\nname = \"lb1\" # é\n[hooks]\non_primary = '/opt/é/hook'\n"
+        #expect(TOMLPrecheck.firstNonASCII(in: text) == nil)
+        #expect(TOMLPrecheck.firstNonASCII(in: "a = \"\"\"\né\n\"\"\"\nb = '''\né'''\n") == nil)
+        #expect(TOMLPrecheck.firstNonASCII(in: "a = \"x\\\"é\"") == nil)
+        #expect(TOMLPrecheck.firstNonASCII(in: "a = 1\nbé = 2")?.line == 2)
+    }
+}
