@@ -151,11 +151,19 @@ lab_up_network
 rm -rf "$LAB_DIR"
 mkdir -p "$LAB_DIR"
 key=$(.build-deb/release/failoverctl keygen 2>/dev/null || "$(swift build -c release --scratch-path .build-deb --show-bin-path)/failoverctl" keygen)
-for n in 1 2; do
-    boot_node "$n"
-    cp "$deb" "$(node_dir "$n")/root/root/failover-agent.deb"
-    in_node "$n" dpkg -i /root/failover-agent.deb >"$(node_dir "$n")/dpkg.log" 2>&1 || die "dpkg -i failed in node $n"
-done
+# lb1 installs the .deb; lb2 uses scripts/install.sh (the path for hosts without dpkg) with the same binaries.
+boot_node 1
+cp "$deb" "$(node_dir 1)/root/root/failover-agent.deb"
+in_node 1 dpkg -i /root/failover-agent.deb >"$(node_dir 1)/dpkg.log" 2>&1 || die "dpkg -i failed in node 1"
+boot_node 2
+src=$(node_dir 2)/root/root/src
+mkdir -p "$src/scripts/lib" "$src/bin"
+cp -r deploy "$src/"
+cp scripts/install.sh "$src/scripts/"
+cp scripts/lib/common.sh "$src/scripts/lib/"
+cp dist/root/usr/sbin/failover-agent dist/root/usr/bin/failoverctl "$src/bin/"
+in_node 2 bash /root/src/scripts/install.sh --bin /root/src/bin >"$(node_dir 2)/install.log" 2>&1 \
+    || die "scripts/install.sh failed in node 2: $(node_dir 2)/install.log"
 ctl() { local n=$1; shift; in_node "$n" failoverctl "$@"; }
 role() { ctl "$1" status --json 2>/dev/null | "$PY" -c 'import json,sys; print(json.load(sys.stdin)["status"]["role"])' 2>/dev/null || echo down; }
 role_is() { [ "$(role "$1")" = "$2" ]; }
@@ -163,6 +171,10 @@ has_vip() { ip -n "$(lab_ns "n$1")" -o addr show dev eth0 | grep -q " $VIP4/"; }
 transitions() { ctl "$1" history --json 2>/dev/null | "$PY" -c 'import json,sys; print(len(json.load(sys.stdin)["history"]))'; }
 agent_pid() { in_node "$1" systemctl show -p MainPID --value failover-agent; }
 engine_pid() { ctl "$1" status 2>/dev/null | grep -o 'engine:.*pid [0-9]*' | grep -o '[0-9]*$'; }
+installed_by_script() {
+    in_node 2 id failover-agent >/dev/null && in_node 2 systemctl cat failover-agent.service >/dev/null \
+        && ! in_node 2 systemctl is-active -q failover-agent
+}
 installed_not_started() { in_node 1 id failover-agent >/dev/null && ! in_node 1 systemctl is-active -q failover-agent; }
 journal_says() { in_node "$1" journalctl -u failover-agent --no-pager | grep -qi "$2"; }
 agent_restarted() { local p; p=$(agent_pid "$1"); [ -n "$p" ] && [ "$p" != 0 ] && [ "$p" != "$2" ]; }
@@ -170,6 +182,7 @@ engine_restarted() { local p; p=$(engine_pid "$1"); [ -n "$p" ] && [ "$p" != "$2
 vip_released() { ! has_vip "$1"; }
 not_root() { [ "$(in_node 1 awk '/^Uid:/{print $2}' "/proc/$1/status")" != 0 ]; }
 check "the package created the user and installed the unit, started nothing" installed_not_started
+check "scripts/install.sh did the same on lb2" installed_by_script
 # --man=no: the minimal node has no man program; the pages themselves are checked next.
 check "systemd-analyze verify: the installed unit is clean" in_node 1 systemd-analyze verify --man=no failover-agent.service
 check "the man pages the unit names are installed" in_node 1 test -f /usr/share/man/man8/failover-agent.8.gz -a -f /usr/share/man/man8/failoverctl.8.gz
