@@ -2,6 +2,7 @@ import FailoverConfig
 import Logging
 import NIOCore
 import NIOPosix
+import Synchronization
 
 /// One UDP socket per link, bound to the link's local address; the only place heartbeats touch the network.
 struct LinkTransport: Sendable {
@@ -23,28 +24,47 @@ struct LinkTransport: Sendable {
 
     private func bind(_ index: Int, _ link: AgentConfiguration.Link) async {
         var attempt = 0
+        var closes = 0
+        var lastCloseLog: ContinuousClock.Instant?
         while !Task.isCancelled {
             attempt += 1
             do {
                 let events = self.events
                 let budget = self.budget
+                let logger = self.logger
                 let channel = try await DatagramBootstrap(group: group)
                     .channelOption(.socketOption(.so_reuseaddr), value: 1)
                     .channelInitializer { channel in
                         channel.eventLoop.makeCompletedFuture {
                             try channel.pipeline.syncOperations.addHandler(
-                                LinkInboundHandler(link: index, events: events, budget: budget)
+                                LinkInboundHandler(link: index, events: events, budget: budget, logger: logger)
                             )
                         }
                     }
                     .bind(host: link.local.description, port: port)
                     .get()
-                logger.info(
-                    "link bound",
-                    metadata: ["link": "\(index)", "local": "\(link.local)", "peer": "\(link.peer)"]
-                )
+                if closes == 0 {
+                    logger.info(
+                        "link bound",
+                        metadata: ["link": "\(index)", "local": "\(link.local)", "peer": "\(link.peer)"]
+                    )
+                }
                 events.yield(.linkBound(index, channel))
-                return
+                // NIO closes a datagram socket on some send errors (EPERM from a firewall rule that drops
+                // output, found by scripts/chaos.sh): the link would stay deaf after the rule is gone. Bind
+                // it again.
+                try? await channel.closeFuture.get()
+                guard !Task.isCancelled else { return }
+                closes += 1
+                if lastCloseLog.map({ ContinuousClock.now - $0 >= .seconds(10) }) ?? true {
+                    lastCloseLog = ContinuousClock.now
+                    logger.error(
+                        "link socket closed by a send error (a firewall rule?); binding it again",
+                        metadata: ["link": "\(index)", "local": "\(link.local)", "closes": "\(closes)"]
+                    )
+                }
+                attempt = 1
+                try? await Task.sleep(for: .milliseconds(100))
             } catch {
                 if attempt == 1 || attempt % 30 == 0 {
                     logger.error(
@@ -68,11 +88,14 @@ private final class LinkInboundHandler: ChannelInboundHandler, Sendable {
     let link: Int
     let events: AsyncStream<AgentEvent>.Continuation
     let budget: DatagramBudget
+    let logger: Logger
+    private let lastLogged = Mutex<ContinuousClock.Instant?>(nil)
 
-    init(link: Int, events: AsyncStream<AgentEvent>.Continuation, budget: DatagramBudget) {
+    init(link: Int, events: AsyncStream<AgentEvent>.Continuation, budget: DatagramBudget, logger: Logger) {
         self.link = link
         self.events = events
         self.budget = budget
+        self.logger = logger
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
@@ -83,6 +106,16 @@ private final class LinkInboundHandler: ChannelInboundHandler, Sendable {
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
-        // ICMP errors (peer port unreachable while it restarts) surface here; they are not fatal.
+        // ICMP errors (peer port unreachable while it restarts) and refused sends (a firewall rule) surface
+        // here; they are not fatal. Logged at most every 10 s per link.
+        let now = ContinuousClock.now
+        let due = lastLogged.withLock { last in
+            guard last.map({ now - $0 >= .seconds(10) }) ?? true else { return false }
+            last = now
+            return true
+        }
+        if due {
+            logger.warning("link socket error", metadata: ["link": "\(link)", "error": "\(error)"])
+        }
     }
 }
