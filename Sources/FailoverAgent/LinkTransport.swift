@@ -53,7 +53,12 @@ struct LinkTransport: Sendable {
                 // NIO closes a datagram socket on some send errors (EPERM from a firewall rule that drops
                 // output, found by scripts/chaos.sh): the link would stay deaf after the rule is gone. Bind
                 // it again.
-                try? await channel.closeFuture.get()
+                // Cancellation (the agent stops) closes the socket, which ends this wait.
+                await withTaskCancellationHandler {
+                    try? await channel.closeFuture.get()
+                } onCancel: {
+                    channel.close(promise: nil)
+                }
                 guard !Task.isCancelled else { return }
                 closes += 1
                 if lastCloseLog.map({ ContinuousClock.now - $0 >= .seconds(10) }) ?? true {
