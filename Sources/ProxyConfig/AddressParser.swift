@@ -52,7 +52,10 @@ enum AddressParser {
         let parts = text.split(separator: ".", omittingEmptySubsequences: false)
         return parts.count == 4
             && parts.allSatisfy { part in
-                !part.isEmpty && part.count <= 3 && part.allSatisfy(\.isNumber) && Int(part)! <= 255
+                // ASCII digits only: `isNumber` also takes other scripts' digits, which Int() refuses (found
+                // by scripts/fuzz.sh proxyconfig).
+                !part.isEmpty && part.count <= 3 && part.allSatisfy { $0.isASCII && $0.isNumber }
+                    && (Int(part) ?? 256) <= 255
             }
     }
 

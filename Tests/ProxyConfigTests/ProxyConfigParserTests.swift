@@ -170,3 +170,14 @@ struct ProxyConfigParserTests {
         #expect(issues.map { $0.split(separator: ":")[1] } == ["2", "3", "4"])
     }
 }
+
+@Suite("Proxy config: inputs found by fuzzing")
+struct ProxyConfigFuzzRegressionTests {
+    /// `scripts/fuzz.sh proxyconfig` found a trap: a digit of another script in an IPv4 address.
+    @Test("a server address with a non-ASCII digit is an error, not a crash")
+    func nonASCIIDigit() {
+        #expect(throws: ProxyConfigError.self) {
+            try ProxyConfigParser.parse("backend b\n    server c 7.0.4\u{664}.1:80\n", file: "f.cfg")
+        }
+    }
+}
