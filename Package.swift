@@ -133,7 +133,12 @@ let package = Package(
         // Fuzz targets (scripts/fuzz.sh builds them with libFuzzer; plain builds replay files).
         .executableTarget(
             name: "failover-fuzz",
-            dependencies: ["FailoverWire", "FailoverConfig", "ProxyConfig", "CFuzzing"],
+            dependencies: [
+                "FailoverWire", "FailoverConfig", "ProxyConfig", "ProxyEngine", "CFuzzing",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ],
             swiftSettings: strictSettings
         ),
         .target(name: "CFuzzing"),

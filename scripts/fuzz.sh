@@ -4,12 +4,12 @@
 # lab-run/fuzz/crashes/ and the run fails: copy the file to Fuzz/regressions/TARGET/ (scripts/test.sh
 # replays every file there) and fix the code.
 #
-#   bash scripts/fuzz.sh TARGET SECONDS     # TARGET: datagram, sync, toml, proxyconfig, or all
+#   bash scripts/fuzz.sh TARGET SECONDS     # TARGET: datagram, sync, toml, proxyconfig, httphead, or all
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/lib/common.sh
 
-targets=(datagram sync toml proxyconfig)
+targets=(datagram sync toml proxyconfig httphead)
 target=${1:-}
 seconds=${2:-30}
 [ -n "$target" ] || die "usage: bash scripts/fuzz.sh TARGET SECONDS (TARGET: ${targets[*]} or all)"

@@ -34,7 +34,7 @@ fi
 [ "$status" = 0 ] || echo "swift test failed or did not finish within 15 minutes"
 
 step "fuzz corpora and every crash ever found, replayed (failover-fuzz replay)"
-for target in datagram sync toml proxyconfig; do
+for target in datagram sync toml proxyconfig httphead; do
     mapfile -t inputs < <(find "Fuzz/corpus/$target" "Fuzz/regressions/$target" -type f 2>/dev/null | sort)
     [ ${#inputs[@]} -gt 0 ] || { echo "no inputs for $target"; status=1; continue; }
     .build/release/failover-fuzz replay "$target" "${inputs[@]}" || status=1

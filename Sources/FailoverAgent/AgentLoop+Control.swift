@@ -15,6 +15,7 @@ extension AgentLoop {
         now: Instant
     ) {
         if request.command.changesState && !caller.privileged {
+            metrics.controlRefused(reason: "permission")
             logger.warning(
                 "control command refused",
                 metadata: ["command": "\(request.command.rawValue)", "caller": "\(caller)"]

@@ -25,6 +25,11 @@ struct AgentMetrics: Sendable {
             .increment()
     }
 
+    /// A control request refused before it could act: `reason` is `permission` or `bad_request`.
+    func controlRefused(reason: String) {
+        Counter(label: "failover_control_refused_total", dimensions: [("reason", reason)]).increment()
+    }
+
     func role(_ role: Role) {
         for candidate in Role.allCases {
             Gauge(label: "failover_role", dimensions: [("role", candidate.description)]).record(

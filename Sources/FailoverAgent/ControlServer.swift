@@ -86,6 +86,7 @@ private final class ControlConnectionHandler: ChannelInboundHandler, Sendable {
             }
         }
         guard let request = try? JSONDecoder().decode(ControlRequest.self, from: Data(line.readableBytesView)) else {
+            AgentMetrics().controlRefused(reason: "bad_request")
             let known = ControlCommand.allCases.map(\.rawValue).joined(separator: ", ")
             reply(
                 ControlReply(
@@ -104,6 +105,7 @@ private final class ControlConnectionHandler: ChannelInboundHandler, Sendable {
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        if error is ControlLineTooLong { AgentMetrics().controlRefused(reason: "too_long") }
         context.close(promise: nil)
     }
 

@@ -1,3 +1,4 @@
+import CoreMetrics
 import FailoverWire
 import Logging
 import NIOCore
@@ -142,6 +143,8 @@ final class SyncServerHandler: ChannelInboundHandler {
         do {
             request = try session.receive(buffer.readableBytesView)
         } catch {
+            let label = error.label
+            Counter(label: "failover_sync_requests_refused_total", dimensions: [("reason", label)]).increment()
             logger.warning(
                 "config sync request refused",
                 metadata: ["remote": "\(context.remoteAddress.map { "\($0)" } ?? "?")", "error": "\(error)"]

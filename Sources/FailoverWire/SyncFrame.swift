@@ -147,6 +147,20 @@ public enum SyncTransferError: Error, Hashable, Sendable, CustomStringConvertibl
     /// The connection ended before the bundle was complete.
     case incomplete(received: Int, expected: Int)
 
+    /// A short snake_case name for metrics and logs.
+    public var label: String {
+        switch self {
+        case .malformed: "malformed"
+        case .badTag: "bad_tag"
+        case .outOfOrder: "out_of_order"
+        case .tooLarge: "too_large"
+        case .fileCount: "file_count"
+        case .hashMismatch: "hash_mismatch"
+        case .refused: "refused"
+        case .incomplete: "incomplete"
+        }
+    }
+
     public var description: String {
         switch self {
         case .malformed(let what): "malformed transfer: \(what)"

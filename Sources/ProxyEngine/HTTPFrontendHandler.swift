@@ -302,7 +302,9 @@ final class HTTPFrontendHandler: ChannelDuplexHandler {
                 channel.eventLoop.makeCompletedFuture {
                     let operations = channel.pipeline.syncOperations
                     try operations.addHandler(ByteCountingHandler(counters: counters))
-                    try operations.addHTTPClientHandlers()
+                    try operations.addHTTPClientHandlers(
+                        encoderConfiguration: HTTPMessageRules.upstreamEncoderConfiguration
+                    )
                     try operations.addHandler(UpstreamHandler(key: key))
                 }
             }

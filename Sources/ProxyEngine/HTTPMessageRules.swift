@@ -2,10 +2,30 @@ import NIOHTTP1
 
 /// The rules for passing HTTP/1.x messages through a proxy (RFC 9110 §7.6, RFC 9112 §6-§9): framing checks
 /// that stop request smuggling, hop-by-hop headers, keep-alive, `X-Forwarded-For`, the sticky cookie.
-/// Pure functions of the message heads.
-enum HTTPMessageRules {
+/// Pure functions of the message heads; public for the HTTP head fuzz target (`failover-fuzz`).
+public enum HTTPMessageRules {
+    /// The request decoder's limits: heads larger than HAProxy's default buffer (16 KiB) are refused with 400,
+    /// as HAProxy does.
+    public static var decoderLimits: NIOHTTPDecoderLimitConfiguration {
+        var limits = NIOHTTPDecoderLimitConfiguration()
+        limits.maxHeaderListSize = 16_384
+        limits.maxHeaderFieldSize = 16_384
+        limits.maxHeaderFieldCount = 200
+        return limits
+    }
+
+    /// The encoder for requests to servers. It must not frame the body itself: ``upstreamRequest(_:clientAddress:forwardFor:removeCookie:serverAuthority:)``
+    /// already keeps the client's `Content-Length` or chunking, and NIO's automatic framing drops the
+    /// `Content-Length` of a `TRACE` (its body would then reach the server as the start of another request)
+    /// and chunks a `POST` that has no body.
+    public static var upstreamEncoderConfiguration: HTTPRequestEncoder.Configuration {
+        var configuration = HTTPRequestEncoder.Configuration()
+        configuration.automaticallySetFramingHeaders = false
+        return configuration
+    }
+
     /// Headers that describe one connection, never forwarded (plus any named in `Connection`).
-    static let hopByHop: Set<String> = [
+    public static let hopByHop: Set<String> = [
         "connection", "keep-alive", "proxy-connection", "te", "trailer", "transfer-encoding", "upgrade",
         "proxy-authorization", "proxy-authenticate",
     ]
@@ -13,7 +33,7 @@ enum HTTPMessageRules {
     /// Why a request head cannot be forwarded safely, as the status to answer; nil when it can.
     /// The decoder already refuses malformed heads, duplicate differing `Content-Length`s and
     /// `Content-Length` beside `Transfer-Encoding`; these checks hold even if it did not.
-    static func rejection(of head: HTTPRequestHead) -> (HTTPResponseStatus, String)? {
+    public static func rejection(of head: HTTPRequestHead) -> (HTTPResponseStatus, String)? {
         guard head.version.major == 1, head.version.minor <= 1 else {
             return (.httpVersionNotSupported, "only HTTP/1.0 and HTTP/1.1 are supported")
         }
@@ -42,14 +62,14 @@ enum HTTPMessageRules {
     }
 
     /// Whether the client keeps the connection open after this exchange.
-    static func keepsAlive(_ version: HTTPVersion, _ headers: HTTPHeaders) -> Bool {
+    public static func keepsAlive(_ version: HTTPVersion, _ headers: HTTPHeaders) -> Bool {
         let connection = tokens(headers["connection"])
         if version.major == 1 && version.minor >= 1 { return !connection.contains("close") }
         return connection.contains("keep-alive")
     }
 
     /// Whether the request has a body (RFC 9112 §6.3: only `Content-Length` or `Transfer-Encoding` say so).
-    static func hasBody(_ head: HTTPRequestHead) -> Bool {
+    public static func hasBody(_ head: HTTPRequestHead) -> Bool {
         if head.headers.contains(name: "transfer-encoding") { return true }
         return head.headers["content-length"].first.map { $0.trimmingSpaces != "0" } ?? false
     }
@@ -58,7 +78,7 @@ enum HTTPMessageRules {
     /// by the encoder: `Content-Length` kept, chunked when the client sent chunked), optionally
     /// `X-Forwarded-For` added, the sticky cookie removed (`indirect`), and a Host (the server's address)
     /// added when an HTTP/1.0 client sent none.
-    static func upstreamRequest(
+    public static func upstreamRequest(
         _ head: HTTPRequestHead,
         clientAddress: String?,
         forwardFor: Bool,
@@ -78,7 +98,7 @@ enum HTTPMessageRules {
     }
 
     /// Whether a server's connection can carry another request after this response.
-    static func serverKeepsAlive(_ head: HTTPResponseHead) -> Bool {
+    public static func serverKeepsAlive(_ head: HTTPResponseHead) -> Bool {
         guard keepsAlive(head.version, head.headers) else { return false }
         // A body delimited by the server closing the connection ends the connection.
         let framed =
@@ -90,7 +110,7 @@ enum HTTPMessageRules {
     /// The response to send to the client: in the client's HTTP version, hop-by-hop headers removed (the
     /// encoder frames the body again: length kept, else chunked for HTTP/1.1, else ended by closing),
     /// `Connection: close` when the connection ends, and the sticky cookie when one is inserted.
-    static func clientResponse(
+    public static func clientResponse(
         _ head: HTTPResponseHead,
         requestVersion: HTTPVersion,
         keepAlive: Bool,
@@ -115,13 +135,13 @@ enum HTTPMessageRules {
 
     /// Whether the client's response can be delimited without closing (it has a length, or HTTP/1.1
     /// chunking can be used, or it has no body).
-    static func clientResponseFramed(_ head: HTTPResponseHead, requestVersion: HTTPVersion) -> Bool {
+    public static func clientResponseFramed(_ head: HTTPResponseHead, requestVersion: HTTPVersion) -> Bool {
         head.headers.contains(name: "content-length") || requestVersion.minor >= 1
             || !head.status.mayHaveResponseBody
     }
 
     /// The value of cookie `name` in the request's `Cookie` headers.
-    static func cookie(_ name: String, in headers: HTTPHeaders) -> String? {
+    public static func cookie(_ name: String, in headers: HTTPHeaders) -> String? {
         for line in headers["cookie"] {
             for pair in line.split(separator: ";") {
                 let parts = pair.split(separator: "=", maxSplits: 1)
@@ -132,7 +152,7 @@ enum HTTPMessageRules {
     }
 
     /// Removes cookie `name` from the `Cookie` headers (and a header left empty).
-    static func removingCookie(_ name: String, from headers: inout HTTPHeaders) {
+    public static func removingCookie(_ name: String, from headers: inout HTTPHeaders) {
         let lines = headers["cookie"]
         guard !lines.isEmpty else { return }
         headers.remove(name: "cookie")
@@ -147,13 +167,13 @@ enum HTTPMessageRules {
     }
 
     /// Removes the hop-by-hop headers and those the `Connection` header names.
-    static func stripHopByHop(_ headers: inout HTTPHeaders) {
+    public static func stripHopByHop(_ headers: inout HTTPHeaders) {
         for name in tokens(headers["connection"]) where !name.isEmpty { headers.remove(name: name) }
         for name in hopByHop { headers.remove(name: name) }
     }
 
     /// Comma-separated header values as lowercased, trimmed tokens.
-    static func tokens(_ values: [String]) -> [String] {
+    public static func tokens(_ values: [String]) -> [String] {
         values.flatMap { $0.split(separator: ",") }.map { $0.trimmingSpaces.lowercased() }.filter { !$0.isEmpty }
     }
 }

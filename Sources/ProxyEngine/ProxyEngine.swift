@@ -191,7 +191,7 @@ public final class ProxyEngine: Sendable {
                                 withErrorHandling: true,
                                 withOutboundHeaderValidation: true,
                                 withEncoderConfiguration: .init(),
-                                withDecoderLimitConfiguration: Self.decoderLimits
+                                withDecoderLimitConfiguration: HTTPMessageRules.decoderLimits
                             )
                             try operations.addHandler(
                                 HTTPFrontendHandler(site: site, clientAddress: client.remoteAddress)
@@ -240,14 +240,6 @@ public final class ProxyEngine: Sendable {
         }
     }
 
-    /// Request heads larger than HAProxy's default buffer (16 KiB) are refused with 400, as HAProxy does.
-    static var decoderLimits: NIOHTTPDecoderLimitConfiguration {
-        var limits = NIOHTTPDecoderLimitConfiguration()
-        limits.maxHeaderListSize = 16_384
-        limits.maxHeaderFieldSize = 16_384
-        limits.maxHeaderFieldCount = 200
-        return limits
-    }
 }
 
 /// Connects one client to a server of the pool, trying the next server on failure (`retries`), then glues

@@ -138,6 +138,16 @@ struct FuzzReplay {
                 """.utf8
             )
         ]
+        seeds[.httphead] = [
+            "GET / HTTP/1.1\r\nHost: www.example.com\r\nUser-Agent: curl/7.88\r\nAccept: */*\r\n\r\n",
+            "POST /api/v1/items?x=1 HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\nConnection: keep-alive, X-Trace\r\n"
+                + "X-Trace: 1\r\nCookie: SRV=a; session=42\r\n\r\nhello",
+            "PUT /upload HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\nExpect: 100-continue\r\n\r\n"
+                + "5\r\nhello\r\n0\r\n\r\n",
+            "GET /a HTTP/1.0\r\n\r\nGET /b HTTP/1.1\r\nHost: b\r\nTE: trailers\r\nUpgrade: websocket\r\n\r\n",
+            "HEAD /x HTTP/1.1\r\nHost: [2001:db8::100]:8080\r\nX-Forwarded-For: 10.0.0.1\r\n"
+                + "Proxy-Authorization: Basic eA==\r\n\r\n",
+        ].map { Array($0.utf8) }
         for (target, inputs) in seeds {
             let folder = "\(directory)/\(target.rawValue)"
             mkdir(folder, 0o755)

@@ -17,6 +17,8 @@ enum FuzzTarget: String, CaseIterable {
     case toml
     /// The engine's HAProxy-style configuration.
     case proxyconfig
+    /// HTTP request heads from clients, through the engine's rules to the request it forwards.
+    case httphead
 
     static let key = ClusterKey(bytes: Array(repeating: 0x42, count: 32))!
     static let keyring = Keyring(signing: key)
@@ -47,6 +49,8 @@ enum FuzzTarget: String, CaseIterable {
             _ = try? AgentConfiguration.parse(String(decoding: bytes, as: UTF8.self), file: "fuzz.toml")
         case .proxyconfig:
             _ = try? ProxyConfigParser.parse(String(decoding: bytes, as: UTF8.self), file: "fuzz.cfg")
+        case .httphead:
+            HTTPHeadFuzz.run(bytes)
         }
     }
 }

@@ -102,7 +102,9 @@ private final class BackendHandler: ChannelInboundHandler {
             return
         case "/echo":
             payload = body
-            for name in ["x-forwarded-for", "cookie", "transfer-encoding", "connection", "host", "expect"] {
+            for name in [
+                "x-forwarded-for", "cookie", "transfer-encoding", "content-length", "connection", "host", "expect",
+            ] {
                 headers.add(name: "x-seen-\(name)", value: request.headers[name].joined(separator: "|"))
             }
         default:

@@ -135,6 +135,28 @@ struct HTTPEngineTests {
         try await a.stop()
     }
 
+    @Test("the body framing reaches the server as the client sent it: TRACE with a body, POST without one")
+    func framingKept() async throws {
+        let a = try await HTTPBackend.start("a", port: base + 1)
+        let engine = try await start(farm(servers: "    server a 127.0.0.1:\(base + 1)"))
+        defer { engine.cancel() }
+        // NIO's encoder drops a TRACE's Content-Length: the body would then reach the server as the start of a
+        // second request (found by the httphead fuzz target).
+        let trace = try await exchange(
+            port: base,
+            "TRACE /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 5\r\nConnection: close\r\n\r\nhello"
+        )
+        #expect(trace.hasPrefix("HTTP/1.1 200"), "\(trace.prefix(200))")
+        #expect(trace.contains("x-seen-content-length: 5\r\n"), "\(trace.prefix(400))")
+        #expect(trace.hasSuffix("hello"))
+        // And it adds chunking to a POST that has no body.
+        let post = try await exchange(port: base, "POST /echo HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n")
+        #expect(post.hasPrefix("HTTP/1.1 200"), "\(post.prefix(200))")
+        #expect(post.contains("x-seen-transfer-encoding: \r\n"), "\(post.prefix(400))")
+        #expect(a.connections == 2)
+        try await a.stop()
+    }
+
     @Test("503 when no server is up, 502 when the server closes without answering, 504 when it is too slow")
     func errorAnswers() async throws {
         let a = try await HTTPBackend.start("a", port: base + 1)
