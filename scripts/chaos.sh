@@ -1,17 +1,20 @@
 #!/usr/bin/env bash
-# Chaos in the two-node lab (issue 8, first scenarios): faults injected with nftables, link flaps, signals;
-# VIP ownership on both nodes recorded as events (`ip -ts monitor address`, exact to the microsecond rather
-# than sampled), so dual-holder and no-holder times are measured. Each scenario prints pass/fail and its
-# figures; every wait is bounded.
+# Chaos in the two-node lab (issue 8): faults injected with nftables, link flaps, signals, CPU hogs, a full
+# disk and a bad edit, against a pair of agents that supervise their embedded engines. Measured, not guessed:
+# - VIP ownership on both nodes, recorded as events (`ip -ts monitor address`, exact to the microsecond: finer
+#   than sampling every 10 ms), gives dual-holder and no-holder time (scripts/lib/ownership.py);
+# - a client in its own namespace requests http://VIP:8082/ every 10 ms through the engines
+#   (scripts/lib/vipclient.py), giving its success rate and longest outage per scenario.
+# Each scenario prints pass/fail and its figures; every wait is bounded. About 7 minutes with 100 kills.
 #
-#   sudo bash scripts/chaos.sh [--kills 100]
+#   sudo bash scripts/chaos.sh [--kills N]     # N: kill -9 of the primary's agent in a row (default 100)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 LAB=chaos
 . scripts/lib/common.sh
 . scripts/lib/lab.sh
 
-kills=20
+kills=100
 while [ $# -gt 0 ]; do
     case "$1" in
         --kills) kills=$2; shift 2 ;;
@@ -20,22 +23,39 @@ while [ $# -gt 0 ]; do
 done
 [ "$(id -u)" = 0 ] || die "chaos needs root (network namespaces, nftables)"
 require_swift
-install_packages pkg-config libsystemd-dev iproute2 nftables python3 procps
+install_packages pkg-config libsystemd-dev iproute2 nftables python3 procps curl util-linux
 swift build -c release --product failover-agent >/dev/null
 swift build -c release --product failoverctl >/dev/null
 
-monitors=()
+background=()
 cleanup() {
-    for pid in "${monitors[@]}"; do kill "$pid" 2>/dev/null || true; done
+    for pid in "${background[@]}"; do kill "$pid" 2>/dev/null || true; done
+    mountpoint -q "$LAB_DIR/n2/side" 2>/dev/null && umount "$LAB_DIR/n2/side"
     lab_teardown
 }
 trap cleanup EXIT
 lab_up_network
 rm -rf "$LAB_DIR"
-lab_write_configs
+mkdir -p "$LAB_DIR"
+# Each node: an HTTP server on 127.0.0.1:8081 answering its name; the engine serves it on :8080 (the probe)
+# and on VIP:8082 (the client's way in); one side file is synced with the config. lb2's side file lives on
+# a small tmpfs to fill the disk on purpose.
+for i in 1 2; do
+    mkdir -p "$LAB_DIR/n$i/www" "$LAB_DIR/n$i/side"
+    echo "lb$i" >"$LAB_DIR/n$i/www/index.html"
+    ip netns exec "$(lab_ns "n$i")" "$PY" -m http.server --bind 127.0.0.1 --directory "$LAB_DIR/n$i/www" 8081 \
+        >"$LAB_DIR/n$i/http.log" 2>&1 &
+    background+=($!)
+    printf 'listen web :8080\n    server a 127.0.0.1:8081\nlisten onvip %s:8082\n    server a 127.0.0.1:8081\n' \
+        "$VIP4" >"$LAB_DIR/n$i/proxy.cfg"
+done
+mount -t tmpfs -o size=1m tmpfs "$LAB_DIR/n2/side"
+for i in 1 2; do head -c 1000 /dev/zero | tr '\0' a >"$LAB_DIR/n$i/side/pages.txt"; done
+LAB_EXTRA=$(printf '[engine]\nconfig = "%s/n@N@/proxy.cfg"\nprobe = "127.0.0.1:8080"\nsync_files = ["%s/n@N@/side/pages.txt"]\n' \
+    "$LAB_DIR" "$LAB_DIR") lab_write_configs
 for i in 1 2; do
     ip -n "$(lab_ns "n$i")" -ts monitor address >"$LAB_DIR/monitor$i.log" 2>&1 &
-    monitors+=($!)
+    background+=($!)
 done
 now() { "$PY" -c 'import time; print(f"{time.time():.6f}")'; }
 has_vip() { case "$(ip -n "$(lab_ns "n$1")" -o addr show dev eth0 2>/dev/null)" in *" $VIP4/"*) return 0 ;; esac; return 1; }
@@ -50,14 +70,40 @@ ownership() {  # ownership FROM TO INITIAL1 INITIAL2 → "dual_ms none_ms"
 }
 settle() { lab_wait 10 one_holder && sleep 1; }
 nft_in() { lab_exec "n$1" nft -f - ; }
+config_generation() { lab_ctl "$1" status --json 2>/dev/null | "$PY" -c 'import json,sys; print(json.load(sys.stdin)["status"]["configGeneration"])' 2>/dev/null; }
+status_says() { case "$(lab_ctl "$1" status 2>/dev/null)" in *"$2"*) return 0 ;; esac; return 1; }
+engine_line() { lab_ctl "$1" status 2>/dev/null | grep "engine:"; }
+engine_pid() { engine_line "$1" | grep -o 'pid [0-9]*' | cut -d' ' -f2; }
+engine_ready() { case "$(engine_line "$1")" in *"engine:  ready"*) return 0 ;; esac; return 1; }
+in_sync() { [ "$(config_generation 1)" = "$(config_generation 2)" ] && cmp -s "$LAB_DIR/n1/proxy.cfg" "$LAB_DIR/n2/proxy.cfg" \
+    && cmp -s "$LAB_DIR/n1/side/pages.txt" "$LAB_DIR/n2/side/pages.txt"; }
+# The client's neighbour entry for the VIP points at node $1's MAC (the winner's announcement arrived).
+client_sees() { case "$(ip -n "$(lab_ns cl)" neigh show "$VIP4")" in *"02:00:00:00:00:1$1"*) return 0 ;; esac; return 1; }
+client() {  # client FROM TO → "requests ok longest_outage_ms"
+    "$PY" scripts/lib/vipclient.py --summary "$LAB_DIR/client.log" "$1" "$2"
+}
+served() {  # served FROM TO → "ok/total (p %), longest outage N ms"
+    local total ok outage
+    read -r total ok outage <<<"$(client "$1" "$2")"
+    "$PY" -c "print(f'client {$ok}/{$total} ok ({100 * $ok / max($total, 1):.1f} %), longest outage $outage ms')"
+}
 results=()
 record() { results+=("| $1 | $2 | $3 |"); echo "  $(case "$2" in pass) echo ok ;; limit) echo limit ;; *) echo FAIL ;; esac)  $1: $3"; }
 
+# With engines, the first node whose engine is ready takes the VIP: lb1 starts first to be the primary.
 lab_start_agent 1
-lab_wait 8 has_vip 1 || die "lb1 did not take the VIP"
+lab_wait 10 has_vip 1 || die "lb1 did not take the VIP"
 lab_start_agent 2
-lab_wait 5 role_is 2 backup || die "lb2 did not become backup"
+lab_wait 10 engine_ready 2 && lab_wait 5 role_is 2 backup || die "lb2 did not become a ready backup"
+lab_wait 5 in_sync || die "the nodes did not sync their config"
+# Bounded: ends on its own after an hour; cleanup stops it earlier.
+ip netns exec "$(lab_ns cl)" "$PY" scripts/lib/vipclient.py "$VIP4" 8082 3600 "$LAB_DIR/client.stop" \
+    >"$LAB_DIR/client.log" 2>&1 &
+background+=($!)
 settle
+start=$(now); sleep 5
+read -r total ok _ <<<"$(client "$start" "$(now)")"
+record "baseline, 5 s" "$([ "$total" -gt 0 ] && [ "$ok" = "$total" ] && echo pass || echo fail)" "$(served "$start" "$(now)")"
 
 step "full partition (nftables drop both ways on both links) for 2 s, then heal"
 p=$(primary); b=$((3 - p))
@@ -78,10 +124,37 @@ healed=$(now)
 h1=0; h2=0; has_vip 1 && h1=1; has_vip 2 && h2=1
 lab_exec "n$b" nft delete table inet chaos
 lab_wait 3 one_holder || true
+winner=$(holders)
+lab_wait 2 client_sees "$winner" && announced=yes || announced=no
 sleep 0.5
 read -r dual none <<<"$(ownership "$healed" "$(now)" "$h1" "$h2")"
-[ "$dual" -le 100 ] && one_holder && outcome=pass || outcome=fail
-record "partition 2 s, heal" "$outcome" "both held it during the partition (as designed); after the heal two holders for ${dual} ms (bound 100 ms: one heartbeat + the release), then one"
+[ "$dual" -le 100 ] && one_holder && [ "$announced" = yes ] && outcome=pass || outcome=fail
+record "partition 2 s, heal" "$outcome" "both held it during the partition (as designed); after the heal two holders for ${dual} ms (bound 100 ms: one heartbeat + the release), then one (lb$winner); the client's neighbour entry points at lb$winner: $announced; $(served "$healed" "$(now)")"
+settle
+
+step "one-way partition: the backup stops hearing the primary (nftables drop on its input) for 3 s, then heal"
+p=$(primary); b=$((3 - p))
+before=$(( $(transitions 1) + $(transitions 2) ))
+start=$(now)
+nft_in "$b" <<NFT
+table inet chaos {
+    chain in {
+        type filter hook input priority 0;
+        ip saddr { 192.0.2.1$p, 198.51.100.1$p } udp dport 7946 drop
+    }
+}
+NFT
+sleep 3
+healed=$(now)
+lab_exec "n$b" nft delete table inet chaos
+lab_wait 3 one_holder || true
+sleep 1
+changes=$(( $(transitions 1) + $(transitions 2) - before ))
+read -r dual none <<<"$(ownership "$start" "$(now)" 1 0)"
+# The deaf backup claims; the primary hears the claim and resolves it (the lower priority yields, and the
+# backup hears that the primary is alive again through its released/claim datagrams only after the heal).
+[ "$dual" -le 300 ] && one_holder && outcome=pass || outcome=fail
+record "one-way partition 3 s (backup deaf)" "$outcome" "longest dual holding ${dual} ms (bound 300 ms), longest no holder ${none} ms, $changes role changes; $(served "$start" "$(now)")"
 settle
 
 step "loss: 20 % and 50 % on one link, then on both (nftables numgen random), 15 s each"
@@ -99,11 +172,12 @@ table inet chaos {
 }
 NFT
     done
+    start=$(now)
     sleep 15
     for i in 1 2; do lab_exec "n$i" nft delete table inet chaos; done
     changes=$(( $(transitions 1) + $(transitions 2) - before ))
     if [ "$changes" = 0 ]; then outcome=pass; elif [ "$1" = 50 ] && [ "$2" = both ]; then outcome=limit; else outcome=fail; fi
-    record "$1 % loss on $( [ "$2" = both ] && echo both links || echo link 1 )" "$outcome" "$changes role changes in 15 s"
+    record "$1 % loss on $( [ "$2" = both ] && echo both links || echo link 1 )" "$outcome" "$changes role changes in 15 s; $(served "$start" "$(now)")"
     settle
 done
 
@@ -131,9 +205,80 @@ read -r dual none <<<"$(ownership "$resumed" "$(now)" 1 1)"
 record "SIGSTOP 2 s" "$outcome" "lb$b took over while lb$p was stopped; after SIGCONT two holders for ${dual} ms (bound 300 ms: the stalled node's own detection), then one"
 settle
 
+step "kill -9 of the primary's engine"
+p=$(primary)
+before=$(( $(transitions 1) + $(transitions 2) ))
+old_engine=$(engine_pid "$p")
+start=$(now)
+kill -9 "$old_engine"
+restarted() { local pid; pid=$(engine_pid "$p"); [ -n "$pid" ] && [ "$pid" != "$old_engine" ] && engine_ready "$p"; }
+lab_wait 5 restarted && back=$("$PY" -c "print(int(($(now) - $start) * 1000))") || back=never
+sleep 1
+changes=$(( $(transitions 1) + $(transitions 2) - before ))
+[ "$back" != never ] && [ "$changes" = 0 ] && outcome=pass || outcome=fail
+record "kill -9 of the engine" "$outcome" "restarted and ready after $back ms, $changes role changes; $(served "$start" "$(now)")"
+settle
+
+step "CPU starvation: both agents and engines pinned to CPU 0 with 4 busy processes, 20 s"
+before=$(( $(transitions 1) + $(transitions 2) ))
+pinned=()
+for i in 1 2; do
+    for pid in $(lab_agent_pid "$i") $(engine_pid "$i"); do
+        taskset -a -p -c 0 "$pid" >/dev/null && pinned+=("$pid")
+    done
+done
+hogs=()
+for _ in 1 2 3 4; do
+    timeout 20 taskset -c 0 sh -c 'while :; do :; done' &
+    hogs+=($!)
+done
+start=$(now)
+for pid in "${hogs[@]}"; do wait "$pid" 2>/dev/null || true; done
+for pid in "${pinned[@]}"; do taskset -a -p -c "0-$(( $(nproc) - 1 ))" "$pid" >/dev/null 2>&1 || true; done
+changes=$(( $(transitions 1) + $(transitions 2) - before ))
+record "CPU starvation (pinned, 4 hogs, 20 s)" "$([ "$changes" = 0 ] && echo pass || echo fail)" "$changes role changes at the default timers (50 ms heartbeat, 250 ms dead interval); $(served "$start" "$(now)")"
+settle
+
+step "an invalid config edited on the primary"
+p=$(primary); b=$((3 - p))
+good=$(config_generation "$p")
+cp "$LAB_DIR/n$b/proxy.cfg" "$LAB_DIR/backup-good.cfg"
+echo "bogus-keyword" >>"$LAB_DIR/n$p/proxy.cfg"
+lab_wait 3 status_says "$p" "fails the engine's check" && refused=yes || refused=no
+sleep 1
+cmp -s "$LAB_DIR/n$b/proxy.cfg" "$LAB_DIR/backup-good.cfg" && kept=yes || kept=no
+[ "$refused" = yes ] && [ "$kept" = yes ] && [ "$(config_generation "$p")" = "$good" ] && [ "$(config_generation "$b")" = "$good" ] \
+    && outcome=pass || outcome=fail
+record "invalid edit on the primary" "$outcome" "refused with the reason in status: $refused; generation stays $good on both; the backup's file unchanged: $kept"
+sed -i '/bogus-keyword/d' "$LAB_DIR/n$p/proxy.cfg"
+lab_wait 3 in_sync || true
+
+step "disk full on the backup during a sync"
+# The tmpfs is lb2's: make lb1 the primary first (a planned handoff).
+if [ "$(primary)" = 2 ]; then lab_ctl 2 failover >/dev/null 2>&1 || true; lab_wait 5 role_is 1 primary || true; settle; fi
+p=$(primary); b=$((3 - p))
+if [ "$b" = 2 ]; then
+    start=$(now)
+    mount -o remount,size=64k "$LAB_DIR/n2/side"
+    head -c 100000 /dev/zero | tr '\0' b >"$LAB_DIR/n1/side/pages.txt"
+    lab_wait 5 status_says 2 "No space left on device" && said=yes || said=no
+    size=$(stat -c %s "$LAB_DIR/n2/side/pages.txt")
+    leftovers=$(ls -A "$LAB_DIR/n2/side" | grep -vc '^pages.txt$' || true)
+    engine_ready 2 && serving=yes || serving=no
+    mount -o remount,size=1m "$LAB_DIR/n2/side"
+    lab_wait 10 in_sync && recovered=yes || recovered=no
+    [ "$said" = yes ] && [ "$size" = 1000 ] && [ "$leftovers" = 0 ] && [ "$serving" = yes ] && [ "$recovered" = yes ] \
+        && outcome=pass || outcome=fail
+    record "disk full during a sync" "$outcome" "backup says 'No space left on device': $said; its old side file kept ($size bytes), $leftovers temp files left, engine ready: $serving; in sync once space is freed: $recovered"
+else
+    record "disk full during a sync" fail "lb1 did not become the primary (the tmpfs is lb2's)"
+fi
+settle
+
 step "kill -9 of the primary's agent, $kills times"
 ok=0
 worst=0
+loop_start=$(now)
 for _ in $(seq 1 "$kills"); do
     p=$(primary); b=$((3 - p))
     start=$(now)
@@ -146,9 +291,11 @@ for _ in $(seq 1 "$kills"); do
     fi
     lab_start_agent "$p"
     lab_wait 10 role_is "$p" backup || true
+    lab_wait 10 engine_ready "$p" || true
     lab_wait 5 lacks_vip_on "$p" || true
 done
-record "kill -9 × $kills" "$([ "$ok" = "$kills" ] && echo pass || echo fail)" "$ok/$kills takeovers within 400 ms (worst $worst ms)"
+record "kill -9 × $kills" "$([ "$ok" = "$kills" ] && echo pass || echo fail)" "$ok/$kills takeovers within 400 ms (worst $worst ms); $(served "$loop_start" "$(now)")"
+touch "$LAB_DIR/client.stop"
 
 echo
 echo "| scenario | result | figures |"

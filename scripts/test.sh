@@ -60,4 +60,11 @@ if [ "$(id -u)" = 0 ]; then
 else
     echo "skipped: the end-to-end tests need root (network namespaces); run: sudo bash scripts/test.sh"
 fi
+
+step "security scenarios: forged, replayed, tampered, third-address, oversized and flood datagrams, bad sync frames, control-socket callers (scripts/security.sh)"
+if [ "$(id -u)" = 0 ]; then
+    SECURITY_NO_BUILD=1 bash scripts/security.sh || status=1
+else
+    echo "skipped: the security scenarios need root; run: sudo bash scripts/test.sh"
+fi
 exit $status

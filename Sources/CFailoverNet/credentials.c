@@ -30,6 +30,7 @@ int fa_user_in_group(uint32_t uid, uint32_t gid, const char *group) {
     struct passwd *user_found = NULL;
     char user_buffer[16384];
     if (getpwuid_r(uid, &user, user_buffer, sizeof(user_buffer), &user_found) != 0 || user_found == NULL) return 0;
+    if (user_found->pw_gid == found->gr_gid) return 1;
     for (char **member = found->gr_mem; member != NULL && *member != NULL; member++) {
         if (strcmp(*member, user_found->pw_name) == 0) return 1;
     }

@@ -50,6 +50,8 @@ struct LineDecoder: ByteToMessageDecoder {
             return .needMoreData
         }
         let length = newline - buffer.readerIndex
+        // Also when the newline came in the same read as the bytes past the limit.
+        if length > limit { throw ControlLineTooLong() }
         let line = buffer.readSlice(length: length)!
         buffer.moveReaderIndex(forwardBy: 1)
         context.fireChannelRead(wrapInboundOut(line))

@@ -1,3 +1,4 @@
+import CoreMetrics
 import FailoverConfig
 import Logging
 import NIOCore
@@ -94,9 +95,15 @@ private final class LinkInboundHandler: ChannelInboundHandler, Sendable {
     let events: AsyncStream<AgentEvent>.Continuation
     let budget: DatagramBudget
     let logger: Logger
+    /// Datagrams dropped because the main loop's backlog is full (a flood), counted with the rejected ones.
+    let dropped: Counter
     private let lastLogged = Mutex<ContinuousClock.Instant?>(nil)
 
     init(link: Int, events: AsyncStream<AgentEvent>.Continuation, budget: DatagramBudget, logger: Logger) {
+        self.dropped = Counter(
+            label: "failover_datagrams_rejected_total",
+            dimensions: [("link", "\(link)"), ("reason", "dropped_backlog")]
+        )
         self.link = link
         self.events = events
         self.budget = budget
@@ -105,7 +112,10 @@ private final class LinkInboundHandler: ChannelInboundHandler, Sendable {
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let envelope = unwrapInboundIn(data)
-        guard budget.admit() else { return }
+        guard budget.admit() else {
+            dropped.increment()
+            return
+        }
         let bytes = Array(envelope.data.readableBytesView.prefix(4_096))
         events.yield(.datagram(bytes, link: link, source: envelope.remoteAddress.ipAddress ?? "?"))
     }

@@ -93,6 +93,11 @@ struct SyncServer: Sendable {
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelInitializer { channel in
                 guard let remote = channel.remoteAddress?.ipAddress, peers.contains(remote) else {
+                    Counter(
+                        label: "failover_sync_requests_refused_total",
+                        dimensions: [("reason", "unexpected_source")]
+                    )
+                    .increment()
                     logger.warning(
                         "config sync connection refused: not a configured peer address",
                         metadata: ["remote": "\(channel.remoteAddress.map { "\($0)" } ?? "?")"]
