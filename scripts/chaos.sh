@@ -13,6 +13,7 @@ cd "$(dirname "$0")/.."
 LAB=chaos
 . scripts/lib/common.sh
 . scripts/lib/lab.sh
+. scripts/lib/servinglab.sh
 
 kills=100
 while [ $# -gt 0 ]; do
@@ -27,80 +28,12 @@ install_packages pkg-config libsystemd-dev iproute2 nftables python3 procps curl
 swift build -c release --product failover-agent >/dev/null
 swift build -c release --product failoverctl >/dev/null
 
-background=()
-cleanup() {
-    for pid in "${background[@]}"; do kill "$pid" 2>/dev/null || true; done
-    mountpoint -q "$LAB_DIR/n2/side" 2>/dev/null && umount "$LAB_DIR/n2/side"
-    lab_teardown
-}
-trap cleanup EXIT
-lab_up_network
-rm -rf "$LAB_DIR"
-mkdir -p "$LAB_DIR"
-# Each node: an HTTP server on 127.0.0.1:8081 answering its name; the engine serves it on :8080 (the probe)
-# and on VIP:8082 (the client's way in); one side file is synced with the config. lb2's side file lives on
-# a small tmpfs to fill the disk on purpose.
-for i in 1 2; do
-    mkdir -p "$LAB_DIR/n$i/www" "$LAB_DIR/n$i/side"
-    echo "lb$i" >"$LAB_DIR/n$i/www/index.html"
-    ip netns exec "$(lab_ns "n$i")" "$PY" -m http.server --bind 127.0.0.1 --directory "$LAB_DIR/n$i/www" 8081 \
-        >"$LAB_DIR/n$i/http.log" 2>&1 &
-    background+=($!)
-    printf 'listen web :8080\n    server a 127.0.0.1:8081\nlisten onvip %s:8082\n    server a 127.0.0.1:8081\n' \
-        "$VIP4" >"$LAB_DIR/n$i/proxy.cfg"
-done
-mount -t tmpfs -o size=1m tmpfs "$LAB_DIR/n2/side"
-for i in 1 2; do head -c 1000 /dev/zero | tr '\0' a >"$LAB_DIR/n$i/side/pages.txt"; done
-LAB_EXTRA=$(printf '[engine]\nconfig = "%s/n@N@/proxy.cfg"\nprobe = "127.0.0.1:8080"\nsync_files = ["%s/n@N@/side/pages.txt"]\n' \
-    "$LAB_DIR" "$LAB_DIR") lab_write_configs
-for i in 1 2; do
-    ip -n "$(lab_ns "n$i")" -ts monitor address >"$LAB_DIR/monitor$i.log" 2>&1 &
-    background+=($!)
-done
-now() { "$PY" -c 'import time; print(f"{time.time():.6f}")'; }
-has_vip() { case "$(ip -n "$(lab_ns "n$1")" -o addr show dev eth0 2>/dev/null)" in *" $VIP4/"*) return 0 ;; esac; return 1; }
-holders() { local h=""; has_vip 1 && h+=1; has_vip 2 && h+=2; echo "${h:-0}"; }
-lacks_vip_on() { ! has_vip "$1"; }
-role_is() { [ "$(lab_role "$1")" = "$2" ]; }
-one_holder() { case "$(holders)" in 1|2) return 0 ;; esac; return 1; }
-transitions() { lab_ctl "$1" history --json 2>/dev/null | "$PY" -c 'import json,sys; print(len(json.load(sys.stdin)["history"]))'; }
-primary() { if [ "$(lab_role 1)" = primary ]; then echo 1; else echo 2; fi; }
-ownership() {  # ownership FROM TO INITIAL1 INITIAL2 → "dual_ms none_ms"
-    "$PY" scripts/lib/ownership.py "$VIP4" "$1" "$2" "$3" "$4" "$LAB_DIR/monitor1.log" "$LAB_DIR/monitor2.log"
-}
-settle() { lab_wait 10 one_holder && sleep 1; }
-nft_in() { lab_exec "n$1" nft -f - ; }
-config_generation() { lab_ctl "$1" status --json 2>/dev/null | "$PY" -c 'import json,sys; print(json.load(sys.stdin)["status"]["configGeneration"])' 2>/dev/null; }
-status_says() { case "$(lab_ctl "$1" status 2>/dev/null)" in *"$2"*) return 0 ;; esac; return 1; }
-engine_line() { lab_ctl "$1" status 2>/dev/null | grep "engine:"; }
-engine_pid() { engine_line "$1" | grep -o 'pid [0-9]*' | cut -d' ' -f2; }
-engine_ready() { case "$(engine_line "$1")" in *"engine:  ready"*) return 0 ;; esac; return 1; }
-in_sync() { [ "$(config_generation 1)" = "$(config_generation 2)" ] && cmp -s "$LAB_DIR/n1/proxy.cfg" "$LAB_DIR/n2/proxy.cfg" \
-    && cmp -s "$LAB_DIR/n1/side/pages.txt" "$LAB_DIR/n2/side/pages.txt"; }
-# The client's neighbour entry for the VIP points at node $1's MAC (the winner's announcement arrived).
-client_sees() { case "$(ip -n "$(lab_ns cl)" neigh show "$VIP4")" in *"02:00:00:00:00:1$1"*) return 0 ;; esac; return 1; }
-client() {  # client FROM TO → "requests ok longest_outage_ms"
-    "$PY" scripts/lib/vipclient.py --summary "$LAB_DIR/client.log" "$1" "$2"
-}
-served() {  # served FROM TO → "ok/total (p %), longest outage N ms"
-    local total ok outage
-    read -r total ok outage <<<"$(client "$1" "$2")"
-    "$PY" -c "print(f'client {$ok}/{$total} ok ({100 * $ok / max($total, 1):.1f} %), longest outage $outage ms')"
-}
+trap serving_lab_cleanup EXIT
+serving_lab_up
 results=()
 record() { results+=("| $1 | $2 | $3 |"); echo "  $(case "$2" in pass) echo ok ;; limit) echo limit ;; *) echo FAIL ;; esac)  $1: $3"; }
 
-# With engines, the first node whose engine is ready takes the VIP: lb1 starts first to be the primary.
-lab_start_agent 1
-lab_wait 10 has_vip 1 || die "lb1 did not take the VIP"
-lab_start_agent 2
-lab_wait 10 engine_ready 2 && lab_wait 5 role_is 2 backup || die "lb2 did not become a ready backup"
-lab_wait 5 in_sync || die "the nodes did not sync their config"
-# Bounded: ends on its own after an hour; cleanup stops it earlier.
-ip netns exec "$(lab_ns cl)" "$PY" scripts/lib/vipclient.py "$VIP4" 8082 3600 "$LAB_DIR/client.stop" \
-    >"$LAB_DIR/client.log" 2>&1 &
-background+=($!)
-settle
+serving_lab_start 3600
 start=$(now); sleep 5
 read -r total ok _ <<<"$(client "$start" "$(now)")"
 record "baseline, 5 s" "$([ "$total" -gt 0 ] && [ "$ok" = "$total" ] && echo pass || echo fail)" "$(served "$start" "$(now)")"
