@@ -162,9 +162,25 @@ final class HTTPFrontendHandler: ChannelDuplexHandler {
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
-        // A malformed request was answered 400 by NIO's error handler just before us.
-        if error is HTTPParserError { site.counters.failed() }
-        context.close(promise: nil)
+        guard error is HTTPParserError else {
+            context.close(promise: nil)
+            return
+        }
+        // A malformed request (or one beyond the header limits): 400 and close, unless a response is
+        // already on its way to the client, which is then cut.
+        site.counters.failed()
+        let responseOpen: Bool
+        switch phase {
+        case .forwarding: responseOpen = responseStarted
+        case .closing: responseOpen = true
+        case .idle, .connecting, .local: responseOpen = false
+        }
+        if responseOpen {
+            phase = .closing
+            context.close(promise: nil)
+        } else {
+            respondLocally(.badRequest, detail: "The request is malformed or its head is too large.")
+        }
     }
 
     /// The client shut its sending side: between requests that ends the connection; after a complete request
@@ -264,11 +280,7 @@ final class HTTPFrontendHandler: ChannelDuplexHandler {
             clientAddress: clientAddress,
             forwardFor: site.frontend.forwardFor || pool.backend.forwardFor,
             removeCookie: pool.backend.cookie.flatMap { $0.indirect ? $0.name : nil },
-            serverAuthority: BindAddress(
-                host: pool.backend.servers[index].address,
-                port: pool.backend.servers[index].port
-            )
-            .description
+            serverAuthority: pool.authorities[index]
         )
         phase = .connecting
         connect(index, preferIdle: true)
@@ -302,7 +314,10 @@ final class HTTPFrontendHandler: ChannelDuplexHandler {
                 channel.eventLoop.makeCompletedFuture {
                     let operations = channel.pipeline.syncOperations
                     try operations.addHandler(ByteCountingHandler(counters: counters))
+                    // Headers forwarded come from llhttp or the engine: no outbound validation (see the
+                    // server pipeline in ProxyEngine).
                     try operations.addHTTPClientHandlers(
+                        enableOutboundHeaderValidation: false,
                         encoderConfiguration: HTTPMessageRules.upstreamEncoderConfiguration
                     )
                     try operations.addHandler(UpstreamHandler(key: key))

@@ -87,8 +87,7 @@ public enum HTTPMessageRules {
     ) -> HTTPRequestHead {
         var headers = head.headers
         let chunked = headers.contains(name: "transfer-encoding")
-        stripHopByHop(&headers)
-        headers.remove(name: "expect")
+        stripHopByHop(&headers, also: "expect")
         if chunked { headers.add(name: "transfer-encoding", value: "chunked") }
         if forwardFor, let clientAddress { headers.add(name: "x-forwarded-for", value: clientAddress) }
         if let removeCookie { removingCookie(removeCookie, from: &headers) }
@@ -166,11 +165,21 @@ public enum HTTPMessageRules {
         }
     }
 
-    /// Removes the hop-by-hop headers and those the `Connection` header names.
-    public static func stripHopByHop(_ headers: inout HTTPHeaders) {
-        for name in tokens(headers["connection"]) where !name.isEmpty { headers.remove(name: name) }
-        for name in hopByHop { headers.remove(name: name) }
+    /// Removes the hop-by-hop headers, those the `Connection` header names, and `also` (a lowercase name).
+    /// One pass over the headers, and no copy when there is nothing to remove (the common case).
+    public static func stripHopByHop(_ headers: inout HTTPHeaders, also: String? = nil) {
+        var names = hopByHopNames
+        names.append(contentsOf: tokens(headers["connection"]))
+        if let also { names.append(also) }
+        func removed(_ name: String) -> Bool { names.contains { $0.equalsIgnoringASCIICase(name) } }
+        guard headers.contains(where: { removed($0.name) }) else { return }
+        var kept = HTTPHeaders()
+        kept.reserveCapacity(headers.count)
+        for (name, value) in headers where !removed(name) { kept.add(name: name, value: value) }
+        headers = kept
     }
+
+    private static let hopByHopNames = Array(hopByHop)
 
     /// Comma-separated header values as lowercased, trimmed tokens.
     public static func tokens(_ values: [String]) -> [String] {
@@ -185,6 +194,17 @@ extension StringProtocol {
         guard let first = firstIndex(where: { !isSpace($0) }) else { return "" }
         let last = lastIndex(where: { !isSpace($0) })!
         return String(self[first...last])
+    }
+}
+
+extension String {
+    /// Whether `other` is this lowercase ASCII name in any case (lengths compared first: no allocation).
+    fileprivate func equalsIgnoringASCIICase(_ other: String) -> Bool {
+        guard utf8.count == other.utf8.count else { return false }
+        for (a, b) in zip(utf8, other.utf8) where a != b {
+            guard b >= UInt8(ascii: "A") && b <= UInt8(ascii: "Z") && a == b | 0x20 else { return false }
+        }
+        return true
     }
 }
 

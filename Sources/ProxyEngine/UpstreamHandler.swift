@@ -15,10 +15,10 @@ final class UpstreamHandler: ChannelDuplexHandler {
     var exchange: HTTPFrontendHandler?
     /// False once the connection must not carry another request.
     var reusable = true
-    /// Called once when a parked connection closes (removes it from the idle list).
-    var onParkedClose: (() -> Void)?
-    /// Closes a parked connection after the idle timeout.
-    var idleTimer: Scheduled<Void>?
+    /// The idle list this connection waits in; nil while attached to an exchange.
+    var parkedIn: UpstreamConnections.Idle?
+    /// When it was parked (for the idle timeout).
+    var parkedAt = NIODeadline.distantPast
     private var context: ChannelHandlerContext?
     private var pendingRead = false
 
@@ -59,11 +59,9 @@ final class UpstreamHandler: ChannelDuplexHandler {
 
     func channelInactive(context: ChannelHandlerContext) {
         reusable = false
-        idleTimer?.cancel()
-        idleTimer = nil
-        if let onParkedClose {
-            self.onParkedClose = nil
-            onParkedClose()
+        if let parkedIn {
+            self.parkedIn = nil
+            parkedIn.remove(self)
         }
         if let exchange {
             self.exchange = nil

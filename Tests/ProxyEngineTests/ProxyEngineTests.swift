@@ -151,6 +151,49 @@ struct ProxyEngineTests {
         #expect(try await ask(port: front) == "b")
         try await b.close()
     }
+
+    @Test("timeout client closes an idle connection; traffic either way keeps it open")
+    func idleTimeout() async throws {
+        let front = base
+        let echo = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .childChannelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture { try channel.pipeline.syncOperations.addHandler(EchoHandler()) }
+            }
+            .bind(host: "127.0.0.1", port: base + 1)
+            .get()
+        let proxy = try engine(
+            "listen e 127.0.0.1:\(front)\n    mode tcp\n    timeout client 300ms\n    server s 127.0.0.1:\(base + 1)"
+        )
+        let (readyStream, readySink) = AsyncStream<Void>.makeStream()
+        let running = Task {
+            defer { readySink.finish() }
+            try await proxy.run { readySink.yield() }
+        }
+        defer { running.cancel() }
+        for await _ in readyStream { break }
+        let client = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .connect(host: "127.0.0.1", port: front) { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: channel)
+                }
+            }
+        let start = ContinuousClock.now
+        let lived = try await client.executeThenClose { inbound, outbound in
+            // Talk every 100 ms for 1 s (each echoed), then go quiet: closed about 300 ms after the last echo.
+            var iterator = inbound.makeAsyncIterator()
+            for _ in 0..<10 {
+                try await outbound.write(ByteBuffer(string: "ping"))
+                _ = try await iterator.next()
+                try await Task.sleep(for: .milliseconds(100))
+            }
+            while try await iterator.next() != nil {}
+            return ContinuousClock.now - start
+        }
+        #expect(lived >= .milliseconds(1_100), "closed while traffic flowed: after \(lived)")
+        #expect(lived < .milliseconds(2_500), "the idle connection stayed open: \(lived)")
+        try await echo.close()
+    }
 }
 
 /// A backend that echoes what it reads and never closes first.
