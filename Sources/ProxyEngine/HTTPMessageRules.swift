@@ -63,9 +63,14 @@ public enum HTTPMessageRules {
 
     /// Whether the client keeps the connection open after this exchange.
     public static func keepsAlive(_ version: HTTPVersion, _ headers: HTTPHeaders) -> Bool {
-        let connection = tokens(headers["connection"])
-        if version.major == 1 && version.minor >= 1 { return !connection.contains("close") }
-        return connection.contains("keep-alive")
+        var close = false
+        var keepAlive = false
+        forEachConnectionToken(headers) { token in
+            if token.equalsLowercase("close") { close = true }
+            if token.equalsLowercase("keep-alive") { keepAlive = true }
+        }
+        if version.major == 1 && version.minor >= 1 { return !close }
+        return keepAlive
     }
 
     /// Whether the request has a body (RFC 9112 §6.3: only `Content-Length` or `Transfer-Encoding` say so).
@@ -169,7 +174,13 @@ public enum HTTPMessageRules {
     /// One pass over the headers, and no copy when there is nothing to remove (the common case).
     public static func stripHopByHop(_ headers: inout HTTPHeaders, also: String? = nil) {
         var names = hopByHopNames
-        names.append(contentsOf: tokens(headers["connection"]))
+        forEachConnectionToken(headers) { token in
+            // Usually `keep-alive` or `close`: no string is made for those.
+            guard !hopByHopNames.contains(where: { token.equalsLowercase($0) }), !token.equalsLowercase("close") else {
+                return
+            }
+            names.append(String(decoding: token, as: UTF8.self).lowercased())
+        }
         if let also { names.append(also) }
         func removed(_ name: String) -> Bool { names.contains { $0.equalsIgnoringASCIICase(name) } }
         guard headers.contains(where: { removed($0.name) }) else { return }
@@ -180,6 +191,27 @@ public enum HTTPMessageRules {
     }
 
     private static let hopByHopNames = Array(hopByHop)
+
+    /// Calls `body` with each token of the `Connection` headers (split at commas, spaces and tabs trimmed,
+    /// case as sent), without allocating.
+    static func forEachConnectionToken(_ headers: HTTPHeaders, _ body: (UnsafeBufferPointer<UInt8>) -> Void) {
+        for (name, value) in headers where "connection".equalsIgnoringASCIICase(name) {
+            var value = value
+            value.withUTF8 { bytes in
+                var start = 0
+                while start < bytes.count {
+                    var end = start
+                    while end < bytes.count && bytes[end] != UInt8(ascii: ",") { end += 1 }
+                    var first = start
+                    var last = end
+                    while first < last && (bytes[first] == 0x20 || bytes[first] == 0x09) { first += 1 }
+                    while last > first && (bytes[last - 1] == 0x20 || bytes[last - 1] == 0x09) { last -= 1 }
+                    if first < last { body(UnsafeBufferPointer(rebasing: bytes[first..<last])) }
+                    start = end + 1
+                }
+            }
+        }
+    }
 
     /// Comma-separated header values as lowercased, trimmed tokens.
     public static func tokens(_ values: [String]) -> [String] {
@@ -202,6 +234,17 @@ extension String {
     fileprivate func equalsIgnoringASCIICase(_ other: String) -> Bool {
         guard utf8.count == other.utf8.count else { return false }
         for (a, b) in zip(utf8, other.utf8) where a != b {
+            guard b >= UInt8(ascii: "A") && b <= UInt8(ascii: "Z") && a == b | 0x20 else { return false }
+        }
+        return true
+    }
+}
+
+extension UnsafeBufferPointer<UInt8> {
+    /// Whether these bytes are `name` (lowercase ASCII) in any case.
+    fileprivate func equalsLowercase(_ name: String) -> Bool {
+        guard count == name.utf8.count else { return false }
+        for (a, b) in zip(name.utf8, self) where a != b {
             guard b >= UInt8(ascii: "A") && b <= UInt8(ascii: "Z") && a == b | 0x20 else { return false }
         }
         return true

@@ -15,6 +15,20 @@ struct HTTPMessageRulesTests {
         #expect(headers.map { "\($0.name): \($0.value)" } == ["Host: a", "User-Agent: curl", "Accept: */*"])
     }
 
+    @Test("keep-alive follows the version and the Connection tokens, in any case and spacing")
+    func keepsAlive() {
+        func keeps(_ version: HTTPVersion, _ values: [String]) -> Bool {
+            HTTPMessageRules.keepsAlive(version, HTTPHeaders(values.map { ("Connection", $0) }))
+        }
+        #expect(keeps(.http1_1, []))
+        #expect(!keeps(.http1_1, ["x-trace, CLOSE "]))
+        #expect(!keeps(.http1_1, ["keep-alive", "\tclose"]))
+        #expect(keeps(.http1_1, ["closed"]))
+        #expect(!keeps(.http1_0, []))
+        #expect(keeps(.http1_0, ["Keep-Alive"]))
+        #expect(!keeps(.http1_0, [",,"]))
+    }
+
     @Test("nothing to remove: the headers are left as they are")
     func nothingToStrip() {
         let original = HTTPHeaders([("Host", "a"), ("User-Agent", "wrk"), ("Content-Length", "5")])
