@@ -1,23 +1,30 @@
 import NIOCore
+import Synchronization
 
 /// Joins two channels: what one reads the other writes, with backpressure (a side stops reading while its
-/// partner cannot write) and half-close (an end of input on one side shuts the other's output).
+/// partner cannot write) and half-close (an end of input on one side shuts the other's output). Each side
+/// counts the bytes of its connection (TCP mode has no separate counting handler: one hop less per read and
+/// per write).
 final class GlueHandler: ChannelDuplexHandler {
-    typealias InboundIn = NIOAny
-    typealias OutboundIn = NIOAny
-    typealias OutboundOut = NIOAny
+    typealias InboundIn = ByteBuffer
+    typealias OutboundIn = ByteBuffer
+    typealias OutboundOut = ByteBuffer
 
     private var partner: GlueHandler?
     private var context: ChannelHandlerContext?
     private var pendingRead = false
+    private let counters: TrafficCounters
 
-    /// Two handlers that forward to each other.
-    static func matchedPair() -> (GlueHandler, GlueHandler) {
-        let first = GlueHandler()
-        let second = GlueHandler()
-        first.partner = second
-        second.partner = first
-        return (first, second)
+    private init(counters: TrafficCounters) { self.counters = counters }
+
+    /// Two handlers that forward to each other; the first counts into `first`, the second into `second`.
+    static func matchedPair(counting first: TrafficCounters, and second: TrafficCounters) -> (GlueHandler, GlueHandler)
+    {
+        let one = GlueHandler(counters: first)
+        let two = GlueHandler(counters: second)
+        one.partner = two
+        two.partner = one
+        return (one, two)
     }
 
     func handlerAdded(context: ChannelHandlerContext) { self.context = context }
@@ -27,7 +34,10 @@ final class GlueHandler: ChannelDuplexHandler {
         partner = nil
     }
 
-    private func partnerWrite(_ data: NIOAny) { context?.write(data, promise: nil) }
+    private func partnerWrite(_ buffer: ByteBuffer) {
+        counters.bytesOut.add(buffer.readableBytes, ordering: .relaxed)
+        context?.write(wrapOutboundOut(buffer), promise: nil)
+    }
     private func partnerFlush() { context?.flush() }
     private func partnerWriteEOF() { context?.close(mode: .output, promise: nil) }
     private func partnerCloseFull() { context?.close(promise: nil) }
@@ -40,7 +50,11 @@ final class GlueHandler: ChannelDuplexHandler {
         }
     }
 
-    func channelRead(context: ChannelHandlerContext, data: NIOAny) { partner?.partnerWrite(data) }
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        let buffer = unwrapInboundIn(data)
+        counters.bytesIn.add(buffer.readableBytes, ordering: .relaxed)
+        partner?.partnerWrite(buffer)
+    }
 
     func channelReadComplete(context: ChannelHandlerContext) { partner?.partnerFlush() }
 

@@ -182,8 +182,8 @@ public final class ProxyEngine: Sendable {
                             return
                         }
                         let operations = client.pipeline.syncOperations
-                        try operations.addHandler(ByteCountingHandler(counters: counters))
                         if frontend.mode == .http {
+                            try operations.addHandler(ByteCountingHandler(counters: counters))
                             // Pipelining is handled by HTTPFrontendHandler: NIO's assistance pauses reading
                             // during every response, two epoll_ctl calls per request.
                             // No error handler (HTTPFrontendHandler answers a malformed request with 400
@@ -214,6 +214,7 @@ public final class ProxyEngine: Sendable {
                             Connector(
                                 pool: pool,
                                 client: client,
+                                clientCounters: counters,
                                 source: client.remoteAddress?.ipAddress,
                                 connectTimeout: pool.backend.timeouts.connect ?? connectTimeout ?? .seconds(5),
                                 logger: logger
@@ -251,6 +252,8 @@ public final class ProxyEngine: Sendable {
 private struct Connector: Sendable {
     let pool: BackendPool
     let client: any Channel
+    /// The frontend's counters (the glue counts the client's bytes; TCP mode has no counting handler).
+    let clientCounters: TrafficCounters
     let source: String?
     let connectTimeout: Duration
     let logger: Logger
@@ -272,9 +275,8 @@ private struct Connector: Sendable {
             .channelOption(.autoRead, value: false)
             .channelOption(.allowRemoteHalfClosure, value: true)
             .channelOption(.socketOption(.tcp_nodelay), value: 1)
-            .channelInitializer { [counters = pool.traffic[index], timeout = pool.backend.timeouts.server] channel in
+            .channelInitializer { [timeout = pool.backend.timeouts.server] channel in
                 channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHandler(ByteCountingHandler(counters: counters))
                     if let timeout {
                         try channel.pipeline.syncOperations.addHandler(IdleTimeoutHandler(timeout: .of(timeout)))
                     }
@@ -297,7 +299,10 @@ private struct Connector: Sendable {
                             upstream.close(promise: nil)
                             return
                         }
-                        let (clientSide, serverSide) = GlueHandler.matchedPair()
+                        let (clientSide, serverSide) = GlueHandler.matchedPair(
+                            counting: self.clientCounters,
+                            and: pool.traffic[index]
+                        )
                         let operations = client.pipeline.syncOperations
                         try operations.addHandler(clientSide)
                         try upstream.pipeline.syncOperations.addHandler(serverSide)
