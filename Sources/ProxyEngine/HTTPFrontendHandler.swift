@@ -35,6 +35,8 @@ final class HTTPFrontendHandler: ChannelDuplexHandler {
     private var phase = Phase.idle
     private var servedRequests = 0
     private var pendingRead = false
+    /// Between a client read and its read-complete: writes to the server wait for the flush there.
+    private var inClientRead = false
     /// Parts of pipelined requests read while an exchange was still going.
     private var pipelined: [HTTPServerRequestPart] = []
 
@@ -95,6 +97,7 @@ final class HTTPFrontendHandler: ChannelDuplexHandler {
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let part = unwrapInboundIn(data)
+        inClientRead = true
         if case .closing = phase { return }
         // A pipelined request waits until the current exchange is over (reads pause meanwhile).
         if !pipelined.isEmpty || (requestEnded && !isIdle) {
@@ -138,7 +141,7 @@ final class HTTPFrontendHandler: ChannelDuplexHandler {
                 buffered.append(.end(trailers))
             case .forwarding:
                 upstream?.send(.end(trailers))
-                upstream?.flush()
+                if !inClientRead { upstream?.flush() }
                 lastServerActivity = .now()
                 armServerTimer()
             case .local:
@@ -152,6 +155,7 @@ final class HTTPFrontendHandler: ChannelDuplexHandler {
     }
 
     func channelReadComplete(context: ChannelHandlerContext) {
+        inClientRead = false
         if case .forwarding = phase { upstream?.flush() }
         context.fireChannelReadComplete()
     }
@@ -383,7 +387,8 @@ final class HTTPFrontendHandler: ChannelDuplexHandler {
         handler.send(.head(upstreamHead))
         for part in buffered { handler.send(part) }
         buffered = []
-        handler.flush()
+        // Inside a client read, channelReadComplete flushes once for everything that read brought.
+        if !inClientRead { handler.flush() }
         lastServerActivity = .now()
         if requestEnded { armServerTimer() }
         if handler.isWritable { readIfPending() }
