@@ -402,6 +402,11 @@ serves_8080() { ip netns exec "$(lab_ns n1)" "$PY" -c "import socket; socket.cre
 in_fault() { case "$(lab_ctl "$1" status 2>/dev/null)" in *fault*) return 0 ;; esac; return 1; }
 engine_exit_reason() { case "$(engine_line "$1")" in *"last exit: $2"*) return 0 ;; esac; return 1; }
 
+backlog_at_least() {  # NODE PORT N: the listener's accept queue limit (ss's Send-Q for a listening socket)
+    local limit
+    limit=$(lab_exec "n$1" ss -ltnH "sport = :$2" | awk '{print $3}' | sort -n | head -1)
+    [ -n "$limit" ] && [ "$limit" -ge "$3" ]
+}
 backup_binds_vip() {
     engine_ready 2 && [ "$(lab_exec n2 cat /proc/sys/net/ipv4/ip_nonlocal_bind)" = 0 ] \
         && lab_exec n2 ss -ltn | grep -q "$VIP4:8082"
@@ -412,6 +417,7 @@ scenario_engine() {
     expect "both engines ready under supervision" lab_wait 3 both_engines_ready
     expect "the engine serves on lb1" lab_wait 2 serves_8080
     expect "the backup's engine binds the VIP it does not hold (IP_FREEBIND), no sysctl needed" backup_binds_vip
+    expect "the engine listens with a backlog of at least 1024 (not NIO's 128)" backlog_at_least 1 8080 1024
     expect "the on_primary hook ran with the role change in its environment" lab_wait 2 grep -qs "FAILOVER_ROLE=primary" "$LAB_DIR/n1/hook.log"
     expect "a hanging on_backup hook is killed at its timeout" lab_wait 3 grep -q "hook timed out" "$LAB_DIR/n2/agent.log"
     local before pid; before=$(transitions 1); pid=$(engine_pid 1)
