@@ -67,43 +67,59 @@ final class BackendPool: Sendable {
                 states[preferred].total += 1
                 return preferred
             }
-            func eligible(_ backup: Bool) -> [Int] {
-                servers.indices.filter { index in
-                    let server = servers[index]
-                    return server.backup == backup && !server.disabled && server.weight > 0 && states[index].up
-                        && !excluded.contains(index)
-                        && (server.maxConnections.map { states[index].active < $0 } ?? true)
-                }
+            // No array per pick: the candidates are the indices that pass `eligible`, walked in place.
+            func eligible(_ index: Int, _ backup: Bool) -> Bool {
+                let server = servers[index]
+                return server.backup == backup && !server.disabled && server.weight > 0 && states[index].up
+                    && !excluded.contains(index)
+                    && (server.maxConnections.map { states[index].active < $0 } ?? true)
             }
-            var candidates = eligible(false)
-            if candidates.isEmpty
+            var backup = false
+            var count = servers.indices.reduce(0) { $0 + (eligible($1, false) ? 1 : 0) }
+            if count == 0
                 && !servers.indices.contains(where: { !servers[$0].backup && states[$0].up && !servers[$0].disabled })
             {
-                candidates = eligible(true)
+                backup = true
+                count = servers.indices.reduce(0) { $0 + (eligible($1, true) ? 1 : 0) }
             }
-            guard !candidates.isEmpty else {
+            guard count > 0 else {
                 unavailable.add(1, ordering: .relaxed)
                 return nil
             }
-            let chosen: Int
+            var chosen = -1
             switch backend.balance {
             case .roundrobin:
-                // Smooth weighted round robin: every candidate gains its weight, the richest is chosen and pays
-                // the total.
-                let total = candidates.reduce(0) { $0 + servers[$1].weight }
-                for index in candidates { states[index].currentWeight += servers[index].weight }
-                chosen = candidates.max { states[$0].currentWeight < states[$1].currentWeight }!
+                // Smooth weighted round robin: every candidate gains its weight, the richest (the first of
+                // equals) is chosen and pays the total.
+                var total = 0
+                for index in servers.indices where eligible(index, backup) {
+                    total += servers[index].weight
+                    states[index].currentWeight += servers[index].weight
+                    if chosen < 0 || states[index].currentWeight > states[chosen].currentWeight { chosen = index }
+                }
                 states[chosen].currentWeight -= total
             case .leastconn:
-                chosen = candidates.min { a, b in
-                    states[a].active * servers[b].weight < states[b].active * servers[a].weight
-                }!
+                // The fewest active connections per unit of weight; the first of equals.
+                for index in servers.indices where eligible(index, backup) {
+                    if chosen < 0
+                        || states[index].active * servers[chosen].weight < states[chosen].active * servers[index].weight
+                    {
+                        chosen = index
+                    }
+                }
             case .source:
                 var hash: UInt64 = 14_695_981_039_346_656_037
                 for byte in (client ?? "").utf8 { hash = (hash ^ UInt64(byte)) &* 1_099_511_628_211 }
-                chosen = candidates[Int(hash % UInt64(candidates.count))]
+                var remaining = Int(hash % UInt64(count))
+                for index in servers.indices where eligible(index, backup) {
+                    if remaining == 0 {
+                        chosen = index
+                        break
+                    }
+                    remaining -= 1
+                }
             case .first:
-                chosen = candidates[0]
+                chosen = servers.indices.first { eligible($0, backup) }!
             }
             states[chosen].active += 1
             states[chosen].total += 1
