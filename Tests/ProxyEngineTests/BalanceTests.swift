@@ -1,7 +1,5 @@
-import Logging
 import NIOCore
 import NIOPosix
-import ProxyConfig
 import ProxyEngine
 import Testing
 
@@ -42,18 +40,6 @@ private final class FirstBytesHandler: ChannelInboundHandler {
 struct BalanceTests {
     let base = TestPorts.block()
 
-    private func greeter(_ name: String, port: Int) async throws -> any Channel {
-        try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
-            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
-            .childChannelInitializer { channel in
-                channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHandler(GreeterHandler(name: name))
-                }
-            }
-            .bind(host: "127.0.0.1", port: port)
-            .get()
-    }
-
     /// Opens a session through the engine; returns the server's name and the open connection.
     private func session(_ port: Int) async throws -> (String, any Channel) {
         let loop = MultiThreadedEventLoopGroup.singleton.next()
@@ -70,30 +56,18 @@ struct BalanceTests {
     }
 
     private func run(_ balance: String, _ body: () async throws -> Void) async throws {
-        let a = try await greeter("a", port: base + 1)
-        let b = try await greeter("b", port: base + 2)
-        let configuration = try ProxyConfigParser.parse(
+        let a = try await tcpServer(port: base + 1) { GreeterHandler(name: "a") }
+        let b = try await tcpServer(port: base + 2) { GreeterHandler(name: "b") }
+        let running = try await runEngine(
             """
             listen web 127.0.0.1:\(base)
                 mode tcp
                 balance \(balance)
                 server a 127.0.0.1:\(base + 1)
                 server b 127.0.0.1:\(base + 2)
-            """,
-            file: "test.cfg"
+            """
         )
-        let proxy = try ProxyEngine(
-            configuration: configuration,
-            group: MultiThreadedEventLoopGroup.singleton,
-            logger: Logger(label: "test")
-        )
-        let (readyStream, readySink) = AsyncStream<Void>.makeStream()
-        let running = Task {
-            defer { readySink.finish() }
-            try await proxy.run { readySink.yield() }
-        }
         defer { running.cancel() }
-        for await _ in readyStream { break }
         try await body()
         try await a.close()
         try await b.close()

@@ -9,22 +9,7 @@ import Testing
 struct HTTPEngineTests {
     let base = TestPorts.block()
 
-    func start(_ text: String) async throws -> Task<Void, any Error> {
-        let configuration = try ProxyConfigParser.parse(text, file: "test.cfg")
-        let engine = try ProxyEngine(
-            configuration: configuration,
-            group: MultiThreadedEventLoopGroup.singleton,
-            logger: Logger(label: "test")
-        )
-        let (ready, readySink) = AsyncStream<Void>.makeStream()
-        let task = Task {
-            // The run ends (a bind failed, say): end the stream so the test fails instead of hanging.
-            defer { readySink.finish() }
-            try await engine.run(drain: .milliseconds(100)) { readySink.yield() }
-        }
-        for await _ in ready { break }
-        return task
-    }
+    func start(_ text: String) async throws -> Task<Void, any Error> { try await runEngine(text) }
 
     func farm(_ extra: String = "", servers: String) -> String {
         """

@@ -19,15 +19,7 @@ private final class NameHandler: ChannelInboundHandler, Sendable {
 
 /// A backend that answers every connection with its name and closes.
 private func nameServer(_ name: String, port: Int) async throws -> any Channel {
-    try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
-        .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
-        .childChannelInitializer { channel in
-            channel.eventLoop.makeCompletedFuture {
-                try channel.pipeline.syncOperations.addHandler(NameHandler(name: name))
-            }
-        }
-        .bind(host: "127.0.0.1", port: port)
-        .get()
+    try await tcpServer(port: port) { NameHandler(name: name) }
 }
 
 /// Connects to the engine and reads until the server closes.
@@ -58,15 +50,6 @@ private func eventually(port: Int, answers expected: String) async throws -> Boo
 struct ProxyEngineTests {
     let base = TestPorts.block()
 
-    func engine(_ text: String) throws -> ProxyEngine {
-        let configuration = try ProxyConfigParser.parse(text, file: "test.cfg")
-        return try ProxyEngine(
-            configuration: configuration,
-            group: MultiThreadedEventLoopGroup.singleton,
-            logger: Logger(label: "test")
-        )
-    }
-
     @Test(
         "round robin honours weights; a backup serves only when every other server is down; checks bring servers back"
     )
@@ -75,7 +58,7 @@ struct ProxyEngineTests {
         let a = try await nameServer("a", port: base + 1)
         let b = try await nameServer("b", port: base + 2)
         var c: (any Channel)? = try await nameServer("c", port: base + 3)
-        let proxy = try engine(
+        let running = try await runEngine(
             """
             listen web 127.0.0.1:\(front)
                 mode tcp
@@ -86,13 +69,7 @@ struct ProxyEngineTests {
                 server c 127.0.0.1:\(base + 3) check inter 100ms rise 1 fall 1 backup
             """
         )
-        let (readyStream, readySink) = AsyncStream<Void>.makeStream()
-        let running = Task {
-            defer { readySink.finish() }
-            try await proxy.run { readySink.yield() }
-        }
         defer { running.cancel() }
-        for await _ in readyStream { break }
         var answers: [String] = []
         for _ in 0..<9 { answers.append(try await ask(port: front)) }
         #expect(answers.filter { $0 == "a" }.count == 6)
@@ -112,14 +89,8 @@ struct ProxyEngineTests {
     func earlyHalfClose() async throws {
         let front = base
         let a = try await nameServer("a", port: base + 1)
-        let proxy = try engine("listen web 127.0.0.1:\(front)\n    server a 127.0.0.1:\(base + 1)")
-        let (readyStream, readySink) = AsyncStream<Void>.makeStream()
-        let running = Task {
-            defer { readySink.finish() }
-            try await proxy.run { readySink.yield() }
-        }
+        let running = try await runEngine("listen web 127.0.0.1:\(front)\n    server a 127.0.0.1:\(base + 1)")
         defer { running.cancel() }
-        for await _ in readyStream { break }
         for round in 0..<10 {
             // Half of them send nothing and shut their side at once; half only connect and wait.
             let answer = try await converse(port: front, send: "", halfClose: round % 2 == 0, timeout: .seconds(2))
@@ -132,7 +103,7 @@ struct ProxyEngineTests {
     func retries() async throws {
         let front = base
         let b = try await nameServer("b", port: base + 2)
-        let proxy = try engine(
+        let running = try await runEngine(
             """
             listen web 127.0.0.1:\(front)
                 balance first
@@ -141,13 +112,7 @@ struct ProxyEngineTests {
                 server b 127.0.0.1:\(base + 2)
             """
         )
-        let (readyStream, readySink) = AsyncStream<Void>.makeStream()
-        let running = Task {
-            defer { readySink.finish() }
-            try await proxy.run { readySink.yield() }
-        }
         defer { running.cancel() }
-        for await _ in readyStream { break }
         #expect(try await ask(port: front) == "b")
         try await b.close()
     }
@@ -155,23 +120,11 @@ struct ProxyEngineTests {
     @Test("timeout client closes an idle connection; traffic either way keeps it open")
     func idleTimeout() async throws {
         let front = base
-        let echo = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
-            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
-            .childChannelInitializer { channel in
-                channel.eventLoop.makeCompletedFuture { try channel.pipeline.syncOperations.addHandler(EchoHandler()) }
-            }
-            .bind(host: "127.0.0.1", port: base + 1)
-            .get()
-        let proxy = try engine(
+        let echo = try await tcpServer(port: base + 1) { EchoHandler() }
+        let running = try await runEngine(
             "listen e 127.0.0.1:\(front)\n    mode tcp\n    timeout client 300ms\n    server s 127.0.0.1:\(base + 1)"
         )
-        let (readyStream, readySink) = AsyncStream<Void>.makeStream()
-        let running = Task {
-            defer { readySink.finish() }
-            try await proxy.run { readySink.yield() }
-        }
         defer { running.cancel() }
-        for await _ in readyStream { break }
         let client = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .connect(host: "127.0.0.1", port: front) { channel in
                 channel.eventLoop.makeCompletedFuture {
@@ -208,13 +161,7 @@ struct ProxyEngineDrainTests {
 
     @Test("on stop the listeners close at once and an open connection keeps working until the drain ends")
     func drain() async throws {
-        let echo = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
-            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
-            .childChannelInitializer { channel in
-                channel.eventLoop.makeCompletedFuture { try channel.pipeline.syncOperations.addHandler(EchoHandler()) }
-            }
-            .bind(host: "127.0.0.1", port: base + 1)
-            .get()
+        let echo = try await tcpServer(port: base + 1) { EchoHandler() }
         let configuration = try ProxyConfigParser.parse(
             "listen e 127.0.0.1:\(base)\n    server s 127.0.0.1:\(base + 1)\n",
             file: "t.cfg"
