@@ -1,7 +1,5 @@
-import Logging
 import NIOCore
 import NIOPosix
-import ProxyConfig
 import ProxyEngine
 import Testing
 
@@ -162,21 +160,10 @@ struct ProxyEngineDrainTests {
     @Test("on stop the listeners close at once and an open connection keeps working until the drain ends")
     func drain() async throws {
         let echo = try await tcpServer(port: base + 1) { EchoHandler() }
-        let configuration = try ProxyConfigParser.parse(
+        let running = try await runEngine(
             "listen e 127.0.0.1:\(base)\n    server s 127.0.0.1:\(base + 1)\n",
-            file: "t.cfg"
+            drain: .milliseconds(800)
         )
-        let proxy = try ProxyEngine(
-            configuration: configuration,
-            group: MultiThreadedEventLoopGroup.singleton,
-            logger: Logger(label: "t")
-        )
-        let (readyStream, readySink) = AsyncStream<Void>.makeStream()
-        let running = Task {
-            defer { readySink.finish() }
-            try await proxy.run(drain: .milliseconds(800)) { readySink.yield() }
-        }
-        for await _ in readyStream { break }
         let client = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .connect(host: "127.0.0.1", port: base) { channel in
                 channel.eventLoop.makeCompletedFuture {
