@@ -4,7 +4,7 @@
 # - VIP ownership on both nodes, recorded as events (`ip -ts monitor address`, exact to the microsecond: finer
 #   than sampling every 10 ms), gives dual-holder and no-holder time (scripts/lib/ownership.py);
 # - a client in its own namespace requests http://VIP:8082/ every 10 ms through the engines
-#   (scripts/lib/vipclient.py), giving its success rate and longest outage per scenario.
+#   (scripts/lib/probe.py, scripts/lib/outage.py), giving its success rate and longest outage per scenario.
 # Each scenario prints pass/fail and its figures; every wait is bounded. About 7 minutes with 100 kills.
 #
 #   sudo bash scripts/chaos.sh [--kills N]     # N: kill -9 of the primary's agent in a row (default 100)

@@ -29,17 +29,12 @@ import struct
 import sys
 import time
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "tests", "e2e"))
+from forge import read_key  # noqa: E402  (the key file format, read one way)
+
 DOMAIN = b"failover-agent config sync v1"
 NO_NONCE = bytes(16)
 HELLO, REQUEST, HEADER = 1, 2, 3
-
-
-def read_key(path):
-    for line in open(path):
-        line = "".join(line.split())
-        if line and not line.startswith("#"):
-            return bytes.fromhex(line)
-    sys.exit(f"no key in {path}")
 
 
 def frame(kind, sequence, body, key, server_nonce, client_nonce=NO_NONCE, tag=None):

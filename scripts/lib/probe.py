@@ -1,16 +1,24 @@
-"""Client-side prober: one HTTP GET over a new TCP connection every INTERVAL ms to URL's host:port, bounded
-by DURATION seconds. Prints one line per probe: monotonic milliseconds, ok (1/0), and the answer's body
-(the node name) or the error. Runs until DURATION or SIGTERM."""
+"""Client-side prober: one HTTP GET over a new TCP connection every INTERVAL ms to HOST:PORT, bounded by
+DURATION seconds. Prints one line per probe: milliseconds, ok (1/0), and the answer's body (the node name)
+or the error. Runs until DURATION, SIGTERM, or until STOPFILE exists.
+
+    probe.py HOST PORT INTERVAL_MS TIMEOUT_MS DURATION_S [CLOCK [STOPFILE]]
+
+CLOCK: `monotonic` (the default) or `epoch` (wall-clock milliseconds, to compare with `ip -ts monitor`)."""
+import os
 import socket
 import sys
 import time
 
 host, port, interval_ms, timeout_ms, duration_s = sys.argv[1], int(sys.argv[2]), float(sys.argv[3]), float(sys.argv[4]), float(sys.argv[5])
+clock = time.time if len(sys.argv) > 6 and sys.argv[6] == "epoch" else time.monotonic
+stop = sys.argv[7] if len(sys.argv) > 7 else None
 end = time.monotonic() + duration_s
 out = sys.stdout
 family = socket.AF_INET6 if ":" in host else socket.AF_INET
-while time.monotonic() < end:
+while time.monotonic() < end and not (stop and os.path.exists(stop)):
     started = time.monotonic()
+    stamp = clock()
     answer = "-"
     ok = 0
     try:
@@ -31,7 +39,7 @@ while time.monotonic() < end:
                 answer = "bad-response"
     except OSError as error:
         answer = type(error).__name__
-    out.write(f"{started * 1000:.3f} {ok} {answer}\n")
+    out.write(f"{stamp * 1000:.3f} {ok} {answer}\n")
     out.flush()
     rest = interval_ms / 1000 - (time.monotonic() - started)
     if rest > 0:

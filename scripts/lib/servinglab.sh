@@ -62,7 +62,7 @@ in_sync() { [ "$(config_generation 1)" = "$(config_generation 2)" ] && cmp -s "$
 # The client's neighbour entry for the VIP points at node $1's MAC (the winner's announcement arrived).
 client_sees() { case "$(ip -n "$(lab_ns cl)" neigh show "$VIP4")" in *"02:00:00:00:00:1$1"*) return 0 ;; esac; return 1; }
 client() {  # client FROM TO → "requests ok longest_outage_ms"
-    "$PY" scripts/lib/vipclient.py --summary "$LAB_DIR/client.log" "$1" "$2"
+    "$PY" scripts/lib/outage.py "$LAB_DIR/client.log" "$1" "$2"
 }
 served() {  # served FROM TO → "client ok/total ok (p %), longest outage N ms"
     local total ok outage
@@ -80,7 +80,7 @@ serving_lab_start() {
     lab_start_agent 2
     { lab_wait 10 engine_ready 2 && lab_wait 5 role_is 2 backup; } || die "lb2 did not become a ready backup"
     lab_wait 5 in_sync || die "the nodes did not sync their config"
-    ip netns exec "$(lab_ns cl)" "$PY" scripts/lib/vipclient.py "$VIP4" 8082 "$seconds" "$LAB_DIR/client.stop" \
+    ip netns exec "$(lab_ns cl)" "$PY" scripts/lib/probe.py "$VIP4" 8082 10 200 "$seconds" epoch "$LAB_DIR/client.stop" \
         >"$LAB_DIR/client.log" 2>&1 &
     background+=($!)
     settle
