@@ -1,27 +1,41 @@
 import NIOCore
-import NIOHTTP1
 
 /// The short responses the engine writes itself when no server can answer or a request is refused, in the
 /// manner of HAProxy's: a status line, `Connection: close` and a one-line HTML body.
 enum HTTPErrorPage {
-    /// The head and body for `status`, explaining `detail`.
+    /// The whole response for `status` (its code and reason phrase), explaining `detail`; without its body
+    /// for a `HEAD` request.
     static func response(
-        _ status: HTTPResponseStatus,
+        status: Int,
+        reason: String,
         detail: String,
-        version: HTTPVersion,
+        minorVersion: Int,
+        withBody: Bool,
         allocator: ByteBufferAllocator
-    ) -> (HTTPResponseHead, ByteBuffer) {
-        let text =
-            "<html><body><h1>\(status.code) \(status.reasonPhrase)</h1>\n\(escape(detail))\n</body></html>\n"
-        let body = allocator.buffer(string: text)
-        var headers = HTTPHeaders()
-        headers.add(name: "content-type", value: "text/html")
-        headers.add(name: "content-length", value: "\(body.readableBytes)")
-        headers.add(name: "cache-control", value: "no-cache")
-        headers.add(name: "connection", value: "close")
-        return (
-            HTTPResponseHead(version: version.minor == 0 ? .http1_0 : .http1_1, status: status, headers: headers), body
-        )
+    ) -> ByteBuffer {
+        let body = "<html><body><h1>\(status) \(reason)</h1>\n\(escape(detail))\n</body></html>\n"
+        var out = allocator.buffer(capacity: 256 + body.utf8.count)
+        out.writeString(minorVersion == 0 ? "HTTP/1.0 " : "HTTP/1.1 ")
+        out.writeString("\(status) \(reason)\r\n")
+        out.writeString("content-type: text/html\r\ncontent-length: \(body.utf8.count)\r\n")
+        out.writeString("cache-control: no-cache\r\nconnection: close\r\n\r\n")
+        if withBody { out.writeString(body) }
+        return out
+    }
+
+    /// The reason phrase the engine writes for the statuses it answers itself.
+    static func reason(_ status: Int) -> String {
+        switch status {
+        case 400: return "Bad Request"
+        case 405: return "Method Not Allowed"
+        case 408: return "Request Timeout"
+        case 501: return "Not Implemented"
+        case 502: return "Bad Gateway"
+        case 503: return "Service Unavailable"
+        case 504: return "Gateway Timeout"
+        case 505: return "HTTP Version Not Supported"
+        default: return "Error"
+        }
     }
 
     /// Text made safe for HTML.

@@ -1,28 +1,30 @@
 import Logging
 import NIOCore
-import NIOHTTP1
 import NIOPosix
 import ProxyConfig
 import Synchronization
 
-/// One client connection of an HTTP frontend. Requests are handled one at a time: a pipelined request is
-/// held (and reading paused) until the exchange before it is over; for each it routes (ACLs, sticky cookie, balance), borrows a keep-alive
-/// connection to the chosen server or opens one (retrying the next server on failure), streams the request
-/// body up and the response down with backpressure both ways, and answers 502/503/504 itself when no
-/// server can. Everything runs on the client's event loop; server connections are opened on it too.
+/// One client connection of an HTTP frontend. It reads bytes and parses each request head itself
+/// (``HTTPHeadParser``); for each request it routes (ACLs, sticky cookie, balance), borrows a keep-alive
+/// connection to the chosen server or opens one (retrying the next server on failure), writes the request
+/// head rewritten (``HTTPMessageRules``) and streams the body up and the response down as the bytes come,
+/// with backpressure both ways and the body's end found by ``HTTPBodyFramer``. It answers 400/502/503/504
+/// itself when a request is refused or no server can answer. Requests are handled one at a time: the bytes
+/// of a pipelined request wait (and reading pauses) until the exchange before it is over. Everything runs
+/// on the client's event loop; server connections are opened on it too.
 final class HTTPFrontendHandler: ChannelDuplexHandler {
-    typealias InboundIn = HTTPServerRequestPart
-    typealias OutboundIn = HTTPServerResponsePart
-    typealias OutboundOut = HTTPServerResponsePart
+    typealias InboundIn = ByteBuffer
+    typealias OutboundIn = ByteBuffer
+    typealias OutboundOut = ByteBuffer
 
     private enum Phase {
         /// Between requests.
         case idle
-        /// Routed; waiting for a connection to the server (request parts are buffered).
+        /// Routed; waiting for a connection to the server (the body waits in `inbound`).
         case connecting
         /// Request and response flowing between client and server.
         case forwarding
-        /// The engine answered itself (stats); the request's end is still to come.
+        /// The engine answered itself (stats); the request's body is still to come.
         case local
         /// The connection is closing; everything else is dropped.
         case closing
@@ -37,17 +39,24 @@ final class HTTPFrontendHandler: ChannelDuplexHandler {
     private var pendingRead = false
     /// Between a client read and its read-complete: writes to the server wait for the flush there.
     private var inClientRead = false
-    /// Parts of pipelined requests read while an exchange was still going.
-    private var pipelined: [HTTPServerRequestPart] = []
+    /// Inside `processInbound` (a server attached from there leaves the body to its loop).
+    private var processing = false
+    /// Bytes from the client not handled yet: a partial head, body bytes waiting for a server, or the next
+    /// (pipelined) request.
+    private var inbound = ByteBuffer()
 
     // The current exchange.
     private var exchangeID = 0
-    private var requestHead = HTTPRequestHead(version: .http1_1, method: .GET, uri: "/")
-    private var upstreamHead = HTTPRequestHead(version: .http1_1, method: .GET, uri: "/")
+    /// The request head (its field list is reused from one request to the next).
+    private var request = HTTPHead()
+    /// Whether `request` holds the current request (false while a head is being parsed).
+    private var requestValid = false
+    private var requestFramer = HTTPBodyFramer(.none)
+    /// The head sent to the server (kept to send it again on a fresh connection).
+    private var upstreamHead = ByteBuffer()
     private var pool: BackendPool?
     private var server: Int?
     private var tried: Set<Int> = []
-    private var buffered: [HTTPClientRequestPart] = []
     private var upstream: UpstreamHandler?
     private var reusedConnection = false
     private var retriedFresh = false
@@ -59,6 +68,16 @@ final class HTTPFrontendHandler: ChannelDuplexHandler {
     private var lastServerActivity = NIODeadline.now()
     /// The last error the server connection reported (for the log and the error page).
     var upstreamError: (any Error)?
+
+    // The response.
+    private var response = HTTPHead()
+    /// Bytes from the server not handled yet (a partial head).
+    private var responseInbound = ByteBuffer()
+    private var responseFramer = HTTPBodyFramer(.none)
+    /// The client's response head, written with the first body bytes when they are small.
+    private var pendingOut: ByteBuffer?
+    /// Whether the chunking is taken off for an HTTP/1.0 client.
+    private var dechunk = false
 
     init(site: HTTPSite, clientAddress: SocketAddress?) {
         self.site = site
@@ -96,15 +115,16 @@ final class HTTPFrontendHandler: ChannelDuplexHandler {
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        let part = unwrapInboundIn(data)
-        inClientRead = true
+        var buffer = unwrapInboundIn(data)
+        site.counters.bytesIn.add(buffer.readableBytes, ordering: .relaxed)
         if case .closing = phase { return }
-        // A pipelined request waits until the current exchange is over (reads pause meanwhile).
-        if !pipelined.isEmpty || (requestEnded && !isIdle) {
-            pipelined.append(part)
-            return
+        inClientRead = true
+        if inbound.readableBytes == 0 {
+            inbound = buffer
+        } else {
+            inbound.writeBuffer(&buffer)
         }
-        handle(part)
+        processInbound()
     }
 
     private var isIdle: Bool {
@@ -112,45 +132,83 @@ final class HTTPFrontendHandler: ChannelDuplexHandler {
         return false
     }
 
-    /// Handles queued pipelined parts while the connection is between exchanges.
-    private func drainPipelined() {
-        while !pipelined.isEmpty && !(requestEnded && !isIdle) {
-            if case .closing = phase {
-                pipelined = []
+    /// Handles what `inbound` holds as far as the phase allows: parses a head, forwards body bytes.
+    private func processInbound() {
+        guard !processing else { return }
+        processing = true
+        defer { processing = false }
+        while true {
+            switch phase {
+            case .closing:
                 return
+            case .idle:
+                guard inbound.readableBytes > 0 else { return }
+                requestValid = false
+                let length: Int?
+                do {
+                    length = try HTTPHeadParser.parseRequest(inbound, into: &request)
+                } catch {
+                    // A malformed request (or one beyond the limits): answered and the connection closed.
+                    site.counters.failed()
+                    respondLocally(error.status, detail: error.detail)
+                    return
+                }
+                guard let length else { return }
+                inbound.moveReaderIndex(forwardBy: length)
+                begin()
+            case .connecting:
+                return
+            case .forwarding, .local:
+                guard !requestEnded, inbound.readableBytes > 0 else { return }
+                forwardRequestBody()
             }
-            handle(pipelined.removeFirst())
         }
     }
 
-    private func handle(_ part: HTTPServerRequestPart) {
-        switch part {
-        case .head(let head):
-            guard case .idle = phase else { return }
-            begin(head)
-        case .body(let buffer):
-            switch phase {
-            case .connecting: buffered.append(.body(.byteBuffer(buffer)))
-            case .forwarding: upstream?.send(.body(.byteBuffer(buffer)))
-            default: break
+    /// Passes the body bytes `inbound` holds to the server (or drops them for a local answer).
+    private func forwardRequestBody() {
+        let consumed: Int
+        do {
+            consumed = try inbound.withUnsafeReadableBytes { raw in try requestFramer.consume(raw) }
+        } catch {
+            site.counters.failed()
+            let detail = (error as? HTTPFramingError).map { "The request body is malformed: \($0.reason)." } ?? ""
+            if case .forwarding = phase, let upstream {
+                self.upstream = nil
+                upstream.exchange = nil
+                upstream.close()
+                releaseServer()
             }
-        case .end(let trailers):
+            if responseStarted {
+                phase = .closing
+                context.close(promise: nil)
+            } else {
+                respondLocally(400, detail: detail)
+            }
+            return
+        }
+        let body = inbound.readSlice(length: consumed)!
+        if case .forwarding = phase, consumed > 0 {
+            upstream?.send(body)
+            if !inClientRead { upstream?.flush() }
+        }
+        if requestFramer.isComplete {
             requestEnded = true
-            switch phase {
-            case .connecting:
-                buffered.append(.end(trailers))
-            case .forwarding:
-                upstream?.send(.end(trailers))
-                if !inClientRead { upstream?.flush() }
-                lastServerActivity = .now()
-                armServerTimer()
-            case .local:
-                phase = .idle
-                armClientTimer(site.keepAliveTimeout, firstRequest: false)
-                drainPipelined()
-            default:
-                break
-            }
+            requestBodyEnded()
+        }
+    }
+
+    /// The request is complete (its body too).
+    private func requestBodyEnded() {
+        switch phase {
+        case .forwarding:
+            lastServerActivity = .now()
+            armServerTimer()
+        case .local:
+            phase = .idle
+            armClientTimer(site.keepAliveTimeout, firstRequest: false)
+        default:
+            break
         }
     }
 
@@ -166,25 +224,8 @@ final class HTTPFrontendHandler: ChannelDuplexHandler {
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
-        guard error is HTTPParserError else {
-            context.close(promise: nil)
-            return
-        }
-        // A malformed request (or one beyond the header limits): 400 and close, unless a response is
-        // already on its way to the client, which is then cut.
-        site.counters.failed()
-        let responseOpen: Bool
-        switch phase {
-        case .forwarding: responseOpen = responseStarted
-        case .closing: responseOpen = true
-        case .idle, .connecting, .local: responseOpen = false
-        }
-        if responseOpen {
-            phase = .closing
-            context.close(promise: nil)
-        } else {
-            respondLocally(.badRequest, detail: "The request is malformed or its head is too large.")
-        }
+        phase = .closing
+        context.close(promise: nil)
     }
 
     /// The client shut its sending side: between requests that ends the connection; after a complete request
@@ -210,23 +251,30 @@ final class HTTPFrontendHandler: ChannelDuplexHandler {
         }
     }
 
-    func read(context: ChannelHandlerContext) {
-        if !pipelined.isEmpty {
-            pendingRead = true
-            return
-        }
+    /// Reading waits while a server is being connected, while the server cannot take more, and while the
+    /// bytes of pipelined requests pile up behind the current exchange. It goes on otherwise, between a
+    /// request's end and its response too: pausing costs two epoll_ctl calls.
+    private var holdsReads: Bool {
         switch phase {
-        case .connecting:
+        case .idle, .closing: return false
+        case .connecting: return true
+        case .local: return requestEnded && inbound.readableBytes > HTTPHeadParser.maxHeadSize
+        case .forwarding:
+            return (requestEnded && inbound.readableBytes > HTTPHeadParser.maxHeadSize)
+                || !(upstream?.isWritable ?? true)
+        }
+    }
+
+    func read(context: ChannelHandlerContext) {
+        if holdsReads {
             pendingRead = true
-        case .forwarding where upstream.map({ !$0.isWritable }) ?? false:
-            pendingRead = true
-        default:
+        } else {
             context.read()
         }
     }
 
     private func readIfPending() {
-        if pendingRead {
+        if pendingRead && !holdsReads {
             pendingRead = false
             context.read()
         }
@@ -234,53 +282,52 @@ final class HTTPFrontendHandler: ChannelDuplexHandler {
 
     // MARK: - Starting an exchange
 
-    private func begin(_ head: HTTPRequestHead) {
+    private func begin() {
         clearTimer()
         exchangeID += 1
         site.counters.requests.add(1, ordering: .relaxed)
-        requestHead = head
-        requestEnded = false
+        requestValid = true
         responseStarted = false
         reusedConnection = false
         retriedFresh = false
         continueSent = false
         tried = []
-        buffered = []
         setCookie = nil
         upstreamError = nil
-        keepAlive = HTTPMessageRules.keepsAlive(head.version, head.headers)
+        keepAlive = request.keepsAlive
+        requestFramer = HTTPBodyFramer(request.requestFraming)
+        requestEnded = requestFramer.isComplete
 
-        if let (status, detail) = HTTPMessageRules.rejection(of: head) {
-            site.counters.failed()
-            respondLocally(status, detail: detail)
+        if let stats = site.stats, request.hasPrefix(request.target, stats.settings.uri) {
+            serveStats(stats)
             return
         }
-        if let stats = site.stats, head.uri.hasPrefix(stats.settings.uri) {
-            serveStats(stats, head)
-            return
+        var facts = RequestFacts(source: sourceBytes)
+        if site.router.readsRequest {
+            let target = request.string(request.target)
+            facts.path = target.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false).first ?? ""
+            facts.host = request.host.map(request.string)
         }
-        let path = head.uri.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false).first ?? ""
-        let facts = RequestFacts(path: path, host: head.headers["host"].first, source: sourceBytes)
         guard let backendName = site.router.backend(for: facts), let pool = site.pools[backendName] else {
             site.counters.failed()
-            respondLocally(.serviceUnavailable, detail: "No backend matches this request.")
+            respondLocally(503, detail: "No backend matches this request.")
             return
         }
         self.pool = pool
         var preferred: Int?
-        var presented: String?
         if let cookie = pool.backend.cookie {
-            presented = HTTPMessageRules.cookie(cookie.name, in: head.headers)
-            preferred = presented.flatMap(pool.server(cookie:))
+            preferred = HTTPMessageRules.cookie(cookie.name, in: request).flatMap(pool.server(cookie:))
         }
         guard let index = pool.pick(client: clientAddress, preferred: preferred) else {
             site.counters.failed()
-            respondLocally(.serviceUnavailable, detail: "No server is available to handle this request.")
+            respondLocally(503, detail: "No server is available to handle this request.")
             return
         }
         server = index
-        upstreamHead = HTTPMessageRules.upstreamRequest(
-            head,
+        upstreamHead = context.channel.allocator.buffer(capacity: request.bytes.readableBytes + 64)
+        HTTPMessageRules.writeUpstreamRequest(
+            request,
+            into: &upstreamHead,
             clientAddress: clientAddress,
             forwardFor: site.frontend.forwardFor || pool.backend.forwardFor,
             removeCookie: pool.backend.cookie.flatMap { $0.indirect ? $0.name : nil },
@@ -294,7 +341,7 @@ final class HTTPFrontendHandler: ChannelDuplexHandler {
     private func stickyCookie(for index: Int) -> String? {
         guard let pool, let cookie = pool.backend.cookie, cookie.insert,
             let value = pool.backend.servers[index].cookie,
-            HTTPMessageRules.cookie(cookie.name, in: requestHead.headers) != value
+            HTTPMessageRules.cookie(cookie.name, in: request) != value
         else { return nil }
         return "\(cookie.name)=\(value); path=/"
     }
@@ -316,15 +363,7 @@ final class HTTPFrontendHandler: ChannelDuplexHandler {
             .channelOption(.socketOption(.tcp_nodelay), value: 1)
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
-                    let operations = channel.pipeline.syncOperations
-                    try operations.addHandler(ByteCountingHandler(counters: counters))
-                    // Headers forwarded come from llhttp or the engine: no outbound validation (see the
-                    // server pipeline in ProxyEngine).
-                    try operations.addHTTPClientHandlers(
-                        enableOutboundHeaderValidation: false,
-                        encoderConfiguration: HTTPMessageRules.upstreamEncoderConfiguration
-                    )
-                    try operations.addHandler(UpstreamHandler(key: key))
+                    try channel.pipeline.syncOperations.addHandler(UpstreamHandler(key: key, counters: counters))
                 }
             }
             .connect(host: server.address, port: server.port)
@@ -363,7 +402,7 @@ final class HTTPFrontendHandler: ChannelDuplexHandler {
             connect(next, preferIdle: true)
         } else {
             site.counters.failed()
-            respondLocally(.serviceUnavailable, detail: "No server could be reached to handle this request.")
+            respondLocally(503, detail: "No server could be reached to handle this request.")
         }
     }
 
@@ -374,19 +413,20 @@ final class HTTPFrontendHandler: ChannelDuplexHandler {
         reusedConnection = reused
         phase = .forwarding
         setCookie = stickyCookie(for: server)
-        if !requestEnded && !continueSent
-            && HTTPMessageRules.tokens(requestHead.headers["expect"]).contains("100-continue")
-        {
+        responseInbound.clear()
+        pendingOut = nil
+        if !requestEnded && !continueSent && request.expectsContinue {
             // The Expect header is not forwarded; the client learns here that it may send the body.
             continueSent = true
-            context.writeAndFlush(
-                wrapOutboundOut(.head(HTTPResponseHead(version: requestHead.version, status: .continue))),
-                promise: nil
-            )
+            var interim = context.channel.allocator.buffer(capacity: 32)
+            interim.writeStaticString(request.minorVersion == 0 ? "HTTP/1.0 " : "HTTP/1.1 ")
+            interim.writeStaticString("100 Continue\r\n\r\n")
+            writeToClient(interim)
+            context.flush()
         }
-        handler.send(.head(upstreamHead))
-        for part in buffered { handler.send(part) }
-        buffered = []
+        handler.send(upstreamHead)
+        // The body bytes already read go now (from the loop of processInbound when attached from there).
+        processInbound()
         // Inside a client read, channelReadComplete flushes once for everything that read brought.
         if !inClientRead { handler.flush() }
         lastServerActivity = .now()
@@ -396,40 +436,134 @@ final class HTTPFrontendHandler: ChannelDuplexHandler {
 
     // MARK: - Server side (called by UpstreamHandler)
 
-    func upstream(_ handler: UpstreamHandler, received part: HTTPClientResponsePart) {
+    func upstream(_ handler: UpstreamHandler, received bytes: ByteBuffer) {
         guard handler === upstream else { return }
         lastServerActivity = .now()
-        switch part {
-        case .head(let head):
-            guard head.status.code >= 200 else { return }
-            responseStarted = true
-            if site.draining.isSet { keepAlive = false }
-            if !HTTPMessageRules.serverKeepsAlive(head) { handler.reusable = false }
-            if !HTTPMessageRules.clientResponseFramed(head, requestVersion: requestHead.version) { keepAlive = false }
-            let response = HTTPMessageRules.clientResponse(
-                head,
-                requestVersion: requestHead.version,
-                keepAlive: keepAlive,
-                setCookie: setCookie,
-                nocache: pool?.backend.cookie?.nocache ?? false
-            )
-            context.write(wrapOutboundOut(.head(response)), promise: nil)
-        case .body(let buffer):
-            context.write(wrapOutboundOut(.body(.byteBuffer(buffer))), promise: nil)
-        case .end(let trailers):
-            finishExchange(handler, trailers)
+        if responseInbound.readableBytes == 0 {
+            responseInbound = bytes
+        } else {
+            var bytes = bytes
+            responseInbound.writeBuffer(&bytes)
         }
+        while responseInbound.readableBytes > 0 {
+            if !responseStarted {
+                let length: Int?
+                do {
+                    length = try HTTPHeadParser.parseResponse(responseInbound, into: &response)
+                } catch {
+                    invalidResponse(handler, error.detail)
+                    return
+                }
+                guard let length else { break }
+                responseInbound.moveReaderIndex(forwardBy: length)
+                if response.status < 200 {
+                    // Interim responses are not forwarded (the engine sends its own 100 Continue); a switch
+                    // of protocols was never asked for (Upgrade is not forwarded).
+                    if response.status == 101 {
+                        invalidResponse(handler, "switched protocols without being asked")
+                        return
+                    }
+                    continue
+                }
+                startResponse(handler)
+                if responseFramer.isComplete { break }
+                continue
+            }
+            let consumed: Int
+            do {
+                consumed = try responseInbound.withUnsafeReadableBytes { raw in
+                    if dechunk {
+                        return try responseFramer.consume(raw) { data in
+                            writeBody(
+                                responseInbound.getSlice(
+                                    at: responseInbound.readerIndex + data.lowerBound,
+                                    length: data.count
+                                )!
+                            )
+                        }
+                    }
+                    return try responseFramer.consume(raw)
+                }
+            } catch {
+                invalidResponse(handler, (error as? HTTPFramingError)?.reason ?? "invalid body framing")
+                return
+            }
+            let body = responseInbound.readSlice(length: consumed)!
+            if !dechunk { writeBody(body) }
+            if responseFramer.isComplete { break }
+        }
+        if responseStarted && responseFramer.isComplete {
+            // Bytes after the response: a server that talks out of turn cannot carry another request.
+            if responseInbound.readableBytes > 0 { handler.reusable = false }
+            finishExchange(handler)
+            return
+        }
+        if let head = pendingOut {
+            pendingOut = nil
+            writeToClient(head)
+        }
+        releaseInbound()
+    }
+
+    /// The final response head arrived: writes the client's head (sent with the first body bytes).
+    private func startResponse(_ handler: UpstreamHandler) {
+        responseStarted = true
+        if site.draining.isSet { keepAlive = false }
+        let framing = response.responseFraming(requestIsHEAD: request.isHEAD)
+        if !HTTPMessageRules.serverKeepsAlive(response, framing: framing) { handler.reusable = false }
+        dechunk = framing == .chunked && request.minorVersion == 0
+        // Without a length the client's response ends by closing: a body ending with the server's
+        // connection, or a chunked one for an HTTP/1.0 client.
+        if framing == .untilClose || dechunk { keepAlive = false }
+        responseFramer = HTTPBodyFramer(framing)
+        var head = context.channel.allocator.buffer(capacity: response.bytes.readableBytes + 128)
+        HTTPMessageRules.writeClientResponse(
+            response,
+            into: &head,
+            clientMinorVersion: request.minorVersion,
+            keepAlive: keepAlive,
+            dechunk: dechunk,
+            setCookie: setCookie,
+            nocache: pool?.backend.cookie?.nocache ?? false
+        )
+        pendingOut = head
+    }
+
+    /// Writes response body bytes, in one buffer with the head when they are few.
+    private func writeBody(_ body: ByteBuffer) {
+        guard body.readableBytes > 0 else { return }
+        if var head = pendingOut {
+            pendingOut = nil
+            if body.readableBytes <= 4096 {
+                var body = body
+                head.writeBuffer(&body)
+                writeToClient(head)
+                return
+            }
+            writeToClient(head)
+        }
+        writeToClient(body)
+    }
+
+    private func writeToClient(_ bytes: ByteBuffer) {
+        site.counters.bytesOut.add(bytes.readableBytes, ordering: .relaxed)
+        context.write(wrapOutboundOut(bytes), promise: nil)
     }
 
     func upstreamReadComplete() { context.flush() }
 
     func upstreamBecameWritable() { readIfPending() }
 
-    private func finishExchange(_ handler: UpstreamHandler, _ trailers: HTTPHeaders?) {
+    private func finishExchange(_ handler: UpstreamHandler) {
         clearTimer()
         upstream = nil
         handler.exchange = nil
         releaseServer()
+        if let head = pendingOut {
+            pendingOut = nil
+            writeToClient(head)
+        }
+        responseInbound = Self.empty
         if requestEnded && handler.reusable && handler.isActive {
             site.connections.park(handler, on: context.eventLoop)
         } else {
@@ -438,20 +572,52 @@ final class HTTPFrontendHandler: ChannelDuplexHandler {
         // A request whose body is still coming cannot be followed by another on this connection.
         let keep = keepAlive && requestEnded
         servedRequests += 1
-        phase = keep ? .idle : .closing
         if keep {
-            context.writeAndFlush(wrapOutboundOut(.end(trailers)), promise: nil)
+            phase = .idle
+            context.flush()
             armClientTimer(site.keepAliveTimeout, firstRequest: false)
-            drainPipelined()
-            if pipelined.isEmpty { readIfPending() }
+            processInbound()
+            releaseInbound()
+            readIfPending()
         } else {
-            let channel = context.channel
-            context.writeAndFlush(wrapOutboundOut(.end(trailers))).whenComplete { _ in channel.close(promise: nil) }
+            closeAfterWrites()
+        }
+    }
+
+    /// The server's response was not valid HTTP: the client gets a 502, or is cut if its response started.
+    private func invalidResponse(_ handler: UpstreamHandler, _ reason: String) {
+        upstream = nil
+        handler.exchange = nil
+        handler.close()
+        clearTimer()
+        pendingOut = nil
+        guard let pool, let server else { return }
+        pool.traffic[server].failed()
+        site.logger.info(
+            "server sent an invalid response",
+            metadata: [
+                "backend": "\(pool.backend.name)", "server": "\(pool.backend.servers[server].name)",
+                "reason": "\(reason)",
+            ]
+        )
+        releaseServer()
+        if responseStarted {
+            phase = .closing
+            context.flush()
+            context.close(promise: nil)
+        } else {
+            site.counters.failed()
+            respondLocally(502, detail: "The server sent an invalid response.")
         }
     }
 
     func upstreamClosed(_ handler: UpstreamHandler) {
         guard handler === upstream else { return }
+        if responseStarted && responseFramer.endsWithConnection {
+            // The end of a body delimited by the server closing.
+            finishExchange(handler)
+            return
+        }
         upstream = nil
         clearTimer()
         guard let pool, let server else { return }
@@ -460,15 +626,18 @@ final class HTTPFrontendHandler: ChannelDuplexHandler {
             pool.traffic[server].failed()
             releaseServer()
             phase = .closing
+            if let head = pendingOut {
+                pendingOut = nil
+                writeToClient(head)
+            }
+            context.flush()
             context.close(promise: nil)
             return
         }
-        let hasBody = HTTPMessageRules.hasBody(requestHead)
-        if reusedConnection && !retriedFresh && !hasBody && requestEnded {
+        if reusedConnection && !retriedFresh && request.requestFraming == .none && requestEnded {
             // A kept-alive connection the server closed just as it was reused: send again on a new one.
             retriedFresh = true
             phase = .connecting
-            buffered = [.end(nil)]
             connect(server, preferIdle: false)
             return
         }
@@ -482,7 +651,14 @@ final class HTTPFrontendHandler: ChannelDuplexHandler {
                 "error": "\(upstreamError.map { "\($0)" } ?? "none")",
             ]
         )
-        respondLocally(.badGateway, detail: "The server closed the connection without sending a response.")
+        respondLocally(502, detail: "The server closed the connection without sending a response.")
+    }
+
+    private static let empty = ByteBufferAllocator().buffer(capacity: 0)
+
+    /// Lets go of the last read's memory once everything in it is handled.
+    private func releaseInbound() {
+        if inbound.readableBytes == 0 { inbound = Self.empty }
     }
 
     // MARK: - Timers
@@ -528,7 +704,7 @@ final class HTTPFrontendHandler: ChannelDuplexHandler {
         switch purpose {
         case .firstRequest:
             guard isIdle else { return }
-            respondLocally(.requestTimeout, detail: "The request did not arrive in time.")
+            respondLocally(408, detail: "The request did not arrive in time.")
         case .keepAlive:
             guard isIdle else { return }
             phase = .closing
@@ -564,7 +740,7 @@ final class HTTPFrontendHandler: ChannelDuplexHandler {
             context.close(promise: nil)
         } else {
             site.counters.failed()
-            respondLocally(.gatewayTimeout, detail: "The server did not answer in time.")
+            respondLocally(504, detail: "The server did not answer in time.")
         }
     }
 
@@ -577,49 +753,54 @@ final class HTTPFrontendHandler: ChannelDuplexHandler {
         }
     }
 
-    /// Writes an error page and closes the connection.
-    private func respondLocally(_ status: HTTPResponseStatus, detail: String) {
+    /// Writes everything and closes the connection once it is written.
+    private func closeAfterWrites() {
         phase = .closing
-        let (head, body) = HTTPErrorPage.response(
-            status,
-            detail: detail,
-            version: requestHead.version,
-            allocator: context.channel.allocator
-        )
         let channel = context.channel
-        context.write(wrapOutboundOut(.head(head)), promise: nil)
-        if requestHead.method != .HEAD { context.write(wrapOutboundOut(.body(.byteBuffer(body))), promise: nil) }
-        context.writeAndFlush(wrapOutboundOut(.end(nil))).whenComplete { _ in channel.close(promise: nil) }
+        context.writeAndFlush(wrapOutboundOut(Self.empty)).whenComplete { _ in channel.close(promise: nil) }
     }
 
-    private func serveStats(_ stats: StatsReporter, _ head: HTTPRequestHead) {
-        guard head.method == .GET || head.method == .HEAD else {
-            respondLocally(.methodNotAllowed, detail: "The stats page answers GET and HEAD.")
+    /// Writes an error page and closes the connection.
+    private func respondLocally(_ status: Int, detail: String) {
+        let page = HTTPErrorPage.response(
+            status: status,
+            reason: HTTPErrorPage.reason(status),
+            detail: detail,
+            minorVersion: requestValid ? request.minorVersion : 1,
+            withBody: !(requestValid && request.isHEAD),
+            allocator: context.channel.allocator
+        )
+        writeToClient(page)
+        closeAfterWrites()
+    }
+
+    private func serveStats(_ stats: StatsReporter) {
+        guard request.equals(request.method, "GET") || request.isHEAD else {
+            respondLocally(405, detail: "The stats page answers GET and HEAD.")
             return
         }
         if site.draining.isSet { keepAlive = false }
-        let page = stats.page(for: head.uri)
-        var headers = HTTPHeaders()
-        headers.add(name: "content-type", value: page.contentType)
-        headers.add(name: "cache-control", value: "no-cache")
-        if let refresh = page.refreshSeconds { headers.add(name: "refresh", value: "\(refresh)") }
-        let body = context.channel.allocator.buffer(string: page.body)
-        headers.add(name: "content-length", value: "\(body.readableBytes)")
-        if !keepAlive { headers.add(name: "connection", value: "close") }
-        let version: HTTPVersion = head.version.minor == 0 ? .http1_0 : .http1_1
-        if keepAlive && head.version.minor == 0 { headers.add(name: "connection", value: "keep-alive") }
-        context.write(
-            wrapOutboundOut(.head(HTTPResponseHead(version: version, status: .ok, headers: headers))),
-            promise: nil
-        )
-        if head.method != .HEAD { context.write(wrapOutboundOut(.body(.byteBuffer(body))), promise: nil) }
-        if keepAlive {
-            phase = .local
-            context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
-        } else {
-            phase = .closing
-            let channel = context.channel
-            context.writeAndFlush(wrapOutboundOut(.end(nil))).whenComplete { _ in channel.close(promise: nil) }
+        let page = stats.page(for: request.string(request.target))
+        let body = page.body.utf8.count
+        var out = context.channel.allocator.buffer(capacity: 256 + body)
+        out.writeString(request.minorVersion == 0 ? "HTTP/1.0 200 OK\r\n" : "HTTP/1.1 200 OK\r\n")
+        out.writeString("content-type: \(page.contentType)\r\ncache-control: no-cache\r\n")
+        if let refresh = page.refreshSeconds { out.writeString("refresh: \(refresh)\r\n") }
+        out.writeString("content-length: \(body)\r\n")
+        if !keepAlive {
+            out.writeString("connection: close\r\n")
+        } else if request.minorVersion == 0 {
+            out.writeString("connection: keep-alive\r\n")
         }
+        out.writeString("\r\n")
+        if !request.isHEAD { out.writeString(page.body) }
+        writeToClient(out)
+        if !keepAlive {
+            closeAfterWrites()
+            return
+        }
+        context.flush()
+        phase = .local
+        if requestEnded { requestBodyEnded() }
     }
 }

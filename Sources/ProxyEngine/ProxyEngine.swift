@@ -1,6 +1,5 @@
 import Logging
 import NIOCore
-import NIOHTTP1
 import NIOPosix
 import ProxyConfig
 import Synchronization
@@ -185,21 +184,8 @@ public final class ProxyEngine: Sendable {
                         }
                         let operations = client.pipeline.syncOperations
                         if frontend.mode == .http {
-                            try operations.addHandler(ByteCountingHandler(counters: counters))
-                            // Pipelining is handled by HTTPFrontendHandler: NIO's assistance pauses reading
-                            // during every response, two epoll_ctl calls per request.
-                            // No error handler (HTTPFrontendHandler answers a malformed request with 400
-                            // itself) and no outbound header validation: every header written comes from
-                            // llhttp, which refuses CR, LF and NUL in names and values, or from the engine
-                            // (the httphead fuzz target checks that forwarded heads decode back the same).
-                            // Each handler less is one less hop per HTTP part.
-                            try operations.configureHTTPServerPipeline(
-                                withPipeliningAssistance: false,
-                                withErrorHandling: false,
-                                withOutboundHeaderValidation: false,
-                                withEncoderConfiguration: .init(),
-                                withDecoderLimitConfiguration: HTTPMessageRules.decoderLimits
-                            )
+                            // The frontend handler reads and writes bytes: it parses heads itself and counts
+                            // the bytes (one handler, no HTTP codec in between).
                             try operations.addHandler(
                                 HTTPFrontendHandler(site: site, clientAddress: client.remoteAddress)
                             )

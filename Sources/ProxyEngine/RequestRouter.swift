@@ -44,6 +44,9 @@ struct RequestRouter: Sendable {
         self.matchers = matchers
     }
 
+    /// Whether any rule looks at a request (else the path and Host need not be read).
+    var readsRequest: Bool { matchers.values.joined().contains { $0.criterion != .source } }
+
     /// Whether any rule needs more than the source address (so TCP frontends can route without HTTP).
     var needsHTTP: Bool { matchers.values.joined().contains { $0.criterion != .source } }
 

@@ -48,26 +48,3 @@ struct TrafficSnapshot: Sendable, Hashable {
     var requests: Int
     var errors: Int
 }
-
-/// Counts the bytes a channel reads and writes into a frontend's or a server's counters. First in the
-/// pipeline, so it sees the wire bytes.
-final class ByteCountingHandler: ChannelDuplexHandler, Sendable {
-    typealias InboundIn = ByteBuffer
-    typealias InboundOut = ByteBuffer
-    typealias OutboundIn = ByteBuffer
-    typealias OutboundOut = ByteBuffer
-
-    let counters: TrafficCounters
-
-    init(counters: TrafficCounters) { self.counters = counters }
-
-    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        counters.bytesIn.add(unwrapInboundIn(data).readableBytes, ordering: .relaxed)
-        context.fireChannelRead(data)
-    }
-
-    func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
-        counters.bytesOut.add(unwrapOutboundIn(data).readableBytes, ordering: .relaxed)
-        context.write(data, promise: promise)
-    }
-}

@@ -1,13 +1,14 @@
 import NIOCore
-import NIOHTTP1
+import Synchronization
 
 /// The engine's end of one keep-alive connection to a server. It carries one exchange at a time for an
 /// `HTTPFrontendHandler` (attached), and waits in `UpstreamConnections` between exchanges (parked).
-/// Reads from the server pause while the client cannot take more (backpressure).
+/// Reads from the server pause while the client cannot take more (backpressure). It carries bytes: the
+/// exchange parses the response itself. The only handler of its channel; it counts the server's bytes.
 final class UpstreamHandler: ChannelDuplexHandler {
-    typealias InboundIn = HTTPClientResponsePart
-    typealias OutboundIn = HTTPClientRequestPart
-    typealias OutboundOut = HTTPClientRequestPart
+    typealias InboundIn = ByteBuffer
+    typealias OutboundIn = ByteBuffer
+    typealias OutboundOut = ByteBuffer
 
     /// Which server this connection goes to.
     let key: UpstreamKey
@@ -21,8 +22,12 @@ final class UpstreamHandler: ChannelDuplexHandler {
     var parkedAt = NIODeadline.distantPast
     private var context: ChannelHandlerContext?
     private var pendingRead = false
+    private let counters: TrafficCounters
 
-    init(key: UpstreamKey) { self.key = key }
+    init(key: UpstreamKey, counters: TrafficCounters) {
+        self.key = key
+        self.counters = counters
+    }
 
     var isActive: Bool { context?.channel.isActive ?? false }
     var isWritable: Bool { context?.channel.isWritable ?? false }
@@ -30,8 +35,11 @@ final class UpstreamHandler: ChannelDuplexHandler {
     func handlerAdded(context: ChannelHandlerContext) { self.context = context }
     func handlerRemoved(context: ChannelHandlerContext) { self.context = nil }
 
-    /// Writes a request part (flushed by `flush`).
-    func send(_ part: HTTPClientRequestPart) { context?.write(wrapOutboundOut(part), promise: nil) }
+    /// Writes request bytes (flushed by `flush`).
+    func send(_ bytes: ByteBuffer) {
+        counters.bytesOut.add(bytes.readableBytes, ordering: .relaxed)
+        context?.write(wrapOutboundOut(bytes), promise: nil)
+    }
     func flush() { context?.flush() }
     func close() {
         reusable = false
@@ -52,7 +60,9 @@ final class UpstreamHandler: ChannelDuplexHandler {
             close()
             return
         }
-        exchange.upstream(self, received: unwrapInboundIn(data))
+        let bytes = unwrapInboundIn(data)
+        counters.bytesIn.add(bytes.readableBytes, ordering: .relaxed)
+        exchange.upstream(self, received: bytes)
     }
 
     func channelReadComplete(context: ChannelHandlerContext) { exchange?.upstreamReadComplete() }

@@ -3,91 +3,111 @@ import NIOEmbedded
 import NIOHTTP1
 import ProxyEngine
 
-/// The `httphead` target: client bytes through the engine's request path up to what it would send a server.
-/// The bytes are decoded as the frontend decodes them (NIOHTTP1, the engine's limits); each head the rules
-/// accept is turned into the upstream request, encoded as the upstream connection encodes it, and decoded
-/// again. The forwarded request must be exactly one request with the same method, target, headers and body
-/// framing, none of the hop-by-hop headers, and acceptable to the rules itself: anything else is a way to
-/// make the engine and a server disagree about where a request ends (request smuggling).
+/// The `httphead` target: client bytes through the engine's request path up to what it would send a server,
+/// request after request as on a keep-alive connection. Each head the engine's parser accepts is rewritten
+/// as the engine rewrites it, its body framed as the engine frames it, and then:
+/// - the rewritten head must parse again to the same request line and fields, with one framing header that
+///   says the same, and no hop-by-hop header;
+/// - a second, independent parser (llhttp, through NIOHTTP1, standing in for a server) reading the forwarded
+///   bytes must either refuse them or see exactly one request, with the body the engine saw, ending exactly
+///   where the engine says it ends. Any other reading is a way to make the engine and a server disagree
+///   about where a request ends (request smuggling).
 enum HTTPHeadFuzz {
     static func run(_ bytes: [UInt8]) {
-        for head in decodedHeads(bytes) where HTTPMessageRules.rejection(of: head) == nil {
-            check(head)
+        var buffer = ByteBuffer(bytes: bytes)
+        var head = HTTPHead()
+        for _ in 0..<8 where buffer.readableBytes > 0 {
+            guard let length = try? HTTPHeadParser.parseRequest(buffer, into: &head) else { return }
+            buffer.moveReaderIndex(forwardBy: length)
+            var framer = HTTPBodyFramer(head.requestFraming)
+            var payload: [UInt8] = []
+            let consumed: Int
+            do {
+                consumed = try buffer.withUnsafeReadableBytes { raw in
+                    try framer.consume(raw) { payload += raw[$0] }
+                }
+            } catch {
+                return
+            }
+            let body = buffer.readSlice(length: consumed)!
+            check(head, body: body, payload: payload, complete: framer.isComplete)
+            if !framer.isComplete { return }
         }
     }
 
-    private static func check(_ head: HTTPRequestHead) {
-        let upstream = HTTPMessageRules.upstreamRequest(
+    private static func check(_ head: HTTPHead, body: ByteBuffer, payload: [UInt8], complete: Bool) {
+        var forwarded = ByteBuffer()
+        HTTPMessageRules.writeUpstreamRequest(
             head,
+            into: &forwarded,
             clientAddress: "192.0.2.50",
             forwardFor: true,
             removeCookie: "SRV",
             serverAuthority: "198.51.100.1:8080"
         )
-        precondition(HTTPMessageRules.rejection(of: upstream) == nil, "a forwarded request is refused by the rules")
-        precondition(
-            HTTPMessageRules.hasBody(upstream) == HTTPMessageRules.hasBody(head),
-            "forwarding changed whether the request has a body"
-        )
-        precondition(
-            upstream.headers["content-length"] == head.headers["content-length"]
-                && upstream.headers.contains(name: "transfer-encoding")
-                    == head.headers.contains(name: "transfer-encoding"),
-            "forwarding changed the body framing"
-        )
-        for name in HTTPMessageRules.hopByHop where name != "transfer-encoding" {
-            precondition(!upstream.headers.contains(name: name), "hop-by-hop header \(name) forwarded")
+        var again = HTTPHead()
+        let length: Int?
+        do {
+            length = try HTTPHeadParser.parseRequest(forwarded, into: &again)
+        } catch {
+            preconditionFailure("the forwarded head is refused by the engine's own parser: \(error)")
         }
-        let again = decodedHeads(encoded(upstream))
-        precondition(again.count == 1, "the forwarded bytes decode as \(again.count) requests")
-        let decoded = again[0]
+        precondition(length == forwarded.readableBytes, "the forwarded head does not parse to its own length")
         precondition(
-            decoded.method == upstream.method && decoded.uri == upstream.uri && decoded.version == .http1_1,
+            again.string(again.method) == head.string(head.method)
+                && again.string(again.target) == head.string(head.target)
+                && again.minorVersion == 1,
             "the forwarded request line changed"
         )
+        precondition(again.requestFraming == head.requestFraming, "forwarding changed the body framing")
         precondition(
-            fields(decoded.headers) == fields(upstream.headers),
-            "the forwarded headers decode differently: \(fields(decoded.headers)) instead of \(fields(upstream.headers))"
+            again.values(.contentLength).count + again.values(.transferEncoding).count <= 1,
+            "more than one framing header forwarded"
         )
+        precondition(!again.fields.contains { $0.kind.isHopByHop }, "a hop-by-hop header was forwarded")
+        let others = again.values(.other)
+        precondition(
+            others.last == "192.0.2.50" && Array(others.dropLast()) == head.values(.other),
+            "the end-to-end headers changed"
+        )
+
+        var wire = forwarded
+        var bodyBytes = body
+        wire.writeBuffer(&bodyBytes)
+        serverReading(wire, payload: payload, complete: complete)
     }
 
-    /// The heads a client's bytes decode to, in order, until the decoder refuses the rest.
-    private static func decodedHeads(_ bytes: [UInt8]) -> [HTTPRequestHead] {
-        let channel = EmbeddedChannel(
-            handler: ByteToMessageHandler(HTTPRequestDecoder(limitConfiguration: HTTPMessageRules.decoderLimits))
-        )
+    /// What llhttp makes of the forwarded bytes.
+    private static func serverReading(_ wire: ByteBuffer, payload: [UInt8], complete: Bool) {
+        let channel = EmbeddedChannel(handler: ByteToMessageHandler(HTTPRequestDecoder()))
         defer { _ = try? channel.finish() }
+        var refused = false
         do {
-            try channel.writeInbound(channel.allocator.buffer(bytes: bytes))
+            try channel.writeInbound(wire)
         } catch {
-            // The decoder refused the bytes from here on; the engine answers 400 and closes.
+            refused = true
         }
-        var heads: [HTTPRequestHead] = []
+        var heads = 0
+        var ended = false
+        var seen: [UInt8] = []
         while let part = try? channel.readInbound(as: HTTPServerRequestPart.self) {
-            if case .head(let head) = part { heads.append(head) }
+            switch part {
+            case .head:
+                precondition(!ended, "a server reads a second request in the forwarded bytes")
+                heads += 1
+            case .body(var bytes):
+                seen += bytes.readBytes(length: bytes.readableBytes) ?? []
+            case .end:
+                ended = true
+            }
         }
-        return heads
-    }
-
-    /// The bytes the upstream connection's encoder writes for `head`.
-    private static func encoded(_ head: HTTPRequestHead) -> [UInt8] {
-        let channel = EmbeddedChannel(
-            handler: HTTPRequestEncoder(configuration: HTTPMessageRules.upstreamEncoderConfiguration)
-        )
-        defer { _ = try? channel.finish() }
-        _ = try? channel.writeOutbound(HTTPClientRequestPart.head(head))
-        var bytes: [UInt8] = []
-        while var buffer = try? channel.readOutbound(as: ByteBuffer.self) {
-            bytes += buffer.readBytes(length: buffer.readableBytes) ?? []
+        precondition(heads <= 1, "a server reads \(heads) requests in the forwarded bytes")
+        if refused { return }
+        if complete {
+            precondition(ended, "a server waits for more of a request the engine considers complete")
+            precondition(seen == payload, "a server reads a different body")
+        } else {
+            precondition(!ended, "a server considers complete a request the engine is still reading")
         }
-        return bytes
-    }
-
-    /// Each header name's values in order (the encoder moves the framing headers to the end; the order of
-    /// different names carries no meaning).
-    private static func fields(_ headers: HTTPHeaders) -> [String: [String]] {
-        var fields: [String: [String]] = [:]
-        for (name, value) in headers { fields[name.lowercased(), default: []].append(value) }
-        return fields
     }
 }

@@ -1,63 +1,218 @@
-import NIOHTTP1
+import NIOCore
 import ProxyEngine
 import Testing
 
-@Suite("HTTP message rules")
+/// Parses `text` as a request head (it must be complete).
+private func request(_ text: String) throws -> HTTPHead {
+    var head = HTTPHead()
+    let length = try HTTPHeadParser.parseRequest(ByteBuffer(string: text), into: &head)
+    #expect(length == text.utf8.count)
+    return head
+}
+
+/// Parses `text` as a response head (it must be complete).
+private func response(_ text: String) throws -> HTTPHead {
+    var head = HTTPHead()
+    let length = try HTTPHeadParser.parseResponse(ByteBuffer(string: text), into: &head)
+    #expect(length == text.utf8.count)
+    return head
+}
+
+/// The error parsing `text` as a request gives, or nil when it parses (or is incomplete).
+private func refusal(_ text: String) -> HTTPHeadError? {
+    var head = HTTPHead()
+    do {
+        _ = try HTTPHeadParser.parseRequest(ByteBuffer(string: text), into: &head)
+        return nil
+    } catch {
+        return error
+    }
+}
+
+private func upstream(_ head: HTTPHead, forwardFor: Bool = false, removeCookie: String? = nil) -> String {
+    var out = ByteBuffer()
+    HTTPMessageRules.writeUpstreamRequest(
+        head,
+        into: &out,
+        clientAddress: "192.0.2.50",
+        forwardFor: forwardFor,
+        removeCookie: removeCookie,
+        serverAuthority: "127.0.0.1:8081"
+    )
+    return String(buffer: out)
+}
+
+/// Feeds `text` to a framer for `framing`; returns the bytes consumed and the data bytes seen.
+private func frame(_ framing: HTTPHead.Framing, _ text: String) throws -> (Int, String) {
+    var framer = HTTPBodyFramer(framing)
+    var data = ""
+    let bytes = Array(text.utf8)
+    let consumed = try bytes.withUnsafeBytes { raw in
+        try framer.consume(raw) { range in data += String(decoding: raw[range], as: UTF8.self) }
+    }
+    return (framer.isComplete ? consumed : -1, data)
+}
+
+@Suite("HTTP heads, framing and forwarding rules")
 struct HTTPMessageRulesTests {
-    @Test("hop-by-hop headers go in any case, with those Connection names; the others keep their order")
-    func stripHopByHop() {
-        var headers = HTTPHeaders([
-            ("Host", "a"), ("CONNECTION", "Keep-Alive, X-Trace"), ("x-trace", "1"), ("Keep-Alive", "timeout=5"),
-            ("User-Agent", "curl"), ("TE", "trailers"), ("Transfer-Encoding", "chunked"), ("Upgrade", "h2c"),
-            ("Proxy-Authorization", "Basic eA=="), ("Expect", "100-continue"), ("Accept", "*/*"),
-        ])
-        HTTPMessageRules.stripHopByHop(&headers, also: "expect")
-        #expect(headers.map { "\($0.name): \($0.value)" } == ["Host: a", "User-Agent: curl", "Accept: */*"])
+    @Test("hop-by-hop headers go in any case, with those Connection names and Expect; the others keep their order")
+    func stripHopByHop() throws {
+        let head = try request(
+            "GET /a?b HTTP/1.1\r\nHost: a\r\nCONNECTION: Keep-Alive, X-Trace\r\nx-trace: 1\r\nKeep-Alive: timeout=5\r\n"
+                + "User-Agent: curl\r\nTE: trailers\r\nUpgrade: h2c\r\nProxy-Authorization: Basic eA==\r\n"
+                + "Expect: 100-continue\r\nAccept: */*\r\n\r\n"
+        )
+        #expect(head.expectsContinue)
+        #expect(upstream(head) == "GET /a?b HTTP/1.1\r\nHost: a\r\nUser-Agent: curl\r\nAccept: */*\r\n\r\n")
+    }
+
+    @Test("Connection cannot name the framing headers or Host away")
+    func connectionCannotDropFraming() throws {
+        let head = try request(
+            "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\nConnection: content-length, host, close\r\n\r\n"
+        )
+        #expect(upstream(head) == "POST / HTTP/1.1\r\nHost: a\r\ncontent-length: 5\r\n\r\n")
+        #expect(!head.keepsAlive)
     }
 
     @Test("keep-alive follows the version and the Connection tokens, in any case and spacing")
-    func keepsAlive() {
-        func keeps(_ version: HTTPVersion, _ values: [String]) -> Bool {
-            HTTPMessageRules.keepsAlive(version, HTTPHeaders(values.map { ("Connection", $0) }))
+    func keepsAlive() throws {
+        func keeps(_ version: String, _ values: [String]) throws -> Bool {
+            let lines = values.map { "Connection: \($0)\r\n" }.joined()
+            return try request("GET / HTTP/\(version)\r\nHost: a\r\n\(lines)\r\n").keepsAlive
         }
-        #expect(keeps(.http1_1, []))
-        #expect(!keeps(.http1_1, ["x-trace, CLOSE "]))
-        #expect(!keeps(.http1_1, ["keep-alive", "\tclose"]))
-        #expect(keeps(.http1_1, ["closed"]))
-        #expect(!keeps(.http1_0, []))
-        #expect(keeps(.http1_0, ["Keep-Alive"]))
-        #expect(!keeps(.http1_0, [",,"]))
+        #expect(try keeps("1.1", []))
+        #expect(try !keeps("1.1", ["x-trace, CLOSE "]))
+        #expect(try !keeps("1.1", ["keep-alive", "\tclose"]))
+        #expect(try keeps("1.1", ["closed"]))
+        #expect(try !keeps("1.0", []))
+        #expect(try keeps("1.0", ["Keep-Alive"]))
+        #expect(try !keeps("1.0", [",,"]))
     }
 
-    @Test("nothing to remove: the headers are left as they are")
-    func nothingToStrip() {
-        let original = HTTPHeaders([("Host", "a"), ("User-Agent", "wrk"), ("Content-Length", "5")])
-        var headers = original
-        HTTPMessageRules.stripHopByHop(&headers)
-        #expect(headers == original)
-    }
-
-    @Test("the upstream request keeps the body framing, adds X-Forwarded-For and a Host for HTTP/1.0")
-    func upstreamRequest() {
-        let head = HTTPRequestHead(
-            version: .http1_0,
-            method: .POST,
-            uri: "/x",
-            headers: HTTPHeaders([("Content-Length", "5"), ("Connection", "keep-alive"), ("Cookie", "SRV=a; s=1")])
+    @Test("the upstream request is HTTP/1.1 with one framing header, X-Forwarded-For, and a Host for HTTP/1.0")
+    func upstreamRequest() throws {
+        let head = try request(
+            "POST /x HTTP/1.0\r\nContent-Length: 5, 5\r\nConnection: keep-alive\r\nCookie: SRV=a; s=1\r\n\r\n"
         )
-        let upstream = HTTPMessageRules.upstreamRequest(
+        #expect(head.requestFraming == .length(5))
+        #expect(
+            upstream(head, forwardFor: true, removeCookie: "SRV")
+                == "POST /x HTTP/1.1\r\ncontent-length: 5\r\nCookie: s=1\r\nx-forwarded-for: 192.0.2.50\r\n"
+                + "host: 127.0.0.1:8081\r\n\r\n"
+        )
+        let chunked = try request("PUT / HTTP/1.1\r\nHost: a\r\ntransfer-encoding:  Chunked \r\n\r\n")
+        #expect(chunked.requestFraming == .chunked)
+        #expect(upstream(chunked) == "PUT / HTTP/1.1\r\nHost: a\r\ntransfer-encoding: chunked\r\n\r\n")
+    }
+
+    @Test("lenient where it is safe: LF line ends, empty lines before the request line, identical lengths")
+    func accepted() throws {
+        let head = try request("\r\nGET / HTTP/1.1\nHost: a\nX-A:b\n\n")
+        #expect(head.values(.other) == ["b"])
+        #expect(head.string(head.target) == "/")
+        #expect(try request("GET / HTTP/1.0\r\n\r\n").hostCount == 0)
+        var partial = HTTPHead()
+        #expect(
+            try HTTPHeadParser.parseRequest(ByteBuffer(string: "GET / HTTP/1.1\r\nHost: a\r\n"), into: &partial) == nil
+        )
+    }
+
+    @Test("ambiguous or malformed heads are refused with the status HAProxy gives")
+    func refused() {
+        let malformed: [String] = [
+            "GET / HTTP/1.1\r\nHost : a\r\n\r\n",
+            "GET / HTTP/1.1\r\nHost: a\r\n folded\r\n\r\n",
+            "GET / HTTP/1.1\r\nHost: a\rb\r\n\r\n",
+            "GET / HTTP/1.1\r\nHost: a\u{0}\r\n\r\n",
+            "GET / HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n",
+            "GET / HTTP/1.1\r\nHost: a\r\nContent-Length: 5, 6\r\n\r\n",
+            "GET / HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\n",
+            "GET / HTTP/1.1\r\nHost: a\r\nContent-Length: +5\r\n\r\n",
+            "GET / HTTP/1.1\r\nHost: a\r\nContent-Length:\r\n\r\n",
+            "POST / HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n",
+            "GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n",
+            "GET / HTTP/1.1\r\n\r\n",
+            "GET /a b HTTP/1.1\r\nHost: a\r\n\r\n",
+            "GET  / HTTP/1.1\r\nHost: a\r\n\r\n",
+            "GET / HTTP/1.1 \r\nHost: a\r\n\r\n",
+            "GET / http/1.1\r\nHost: a\r\n\r\n",
+            "G@T / HTTP/1.1\r\nHost: a\r\n\r\n",
+            "GET / HTTP/1.1\r\n: a\r\n\r\n",
+        ]
+        for text in malformed {
+            guard case .malformed = refusal(text) else {
+                Issue.record("not refused as malformed: \(text.debugDescription)")
+                continue
+            }
+        }
+        #expect(refusal("GET / HTTP/2.0\r\nHost: a\r\n\r\n") == .unsupportedVersion)
+        #expect(refusal("GET / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: gzip, chunked\r\n\r\n")?.status == 501)
+        #expect(refusal("CONNECT a:443 HTTP/1.1\r\nHost: a\r\n\r\n")?.status == 501)
+        let many = (0...HTTPHeadParser.maxFields).map { "X-\($0): 1\r\n" }.joined()
+        #expect(refusal("GET / HTTP/1.1\r\nHost: a\r\n\(many)\r\n") == .tooLarge)
+        let long = String(repeating: "a", count: HTTPHeadParser.maxHeadSize)
+        #expect(refusal("GET / HTTP/1.1\r\nHost: a\r\nX: \(long)") == .tooLarge)
+    }
+
+    @Test("chunked bodies end exactly at the last chunk and its trailers; data is told apart from framing")
+    func chunkedFraming() throws {
+        let body = "5;ext=1\r\nhello\r\n0A \r\n0123456789\r\n0\r\nX-Sum: 1\r\n\r\n"
+        #expect(try frame(.chunked, body + "GET /") == (body.utf8.count, "hello0123456789"))
+        #expect(try frame(.length(3), "abcdef") == (3, "abc"))
+        #expect(try frame(.none, "abc") == (0, ""))
+        #expect(try frame(.chunked, "5\r\nhel").0 == -1)
+        let invalid = [
+            "5\nhello\r\n0\r\n\r\n", "g\r\n", "1234567890abcdef0\r\n", "3\r\nhello\r\n", "0\r\nX: 1\n\r\n",
+            "\r\n", "5 x\r\n", "0\r\nX:\u{1}\r\n\r\n",
+        ]
+        for text in invalid {
+            #expect(throws: HTTPFramingError.self, "\(text.debugDescription)") { _ = try frame(.chunked, text) }
+        }
+    }
+
+    @Test("response framing follows RFC 9112 §6.3")
+    func responseFraming() throws {
+        let ok = try response("HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\n")
+        #expect(ok.responseFraming(requestIsHEAD: false) == .length(10))
+        #expect(ok.responseFraming(requestIsHEAD: true) == .none)
+        #expect(try response("HTTP/1.1 204 No Content\r\n\r\n").responseFraming(requestIsHEAD: false) == .none)
+        #expect(
+            try response("HTTP/1.1 304 Not Modified\r\nContent-Length: 9\r\n\r\n").responseFraming(requestIsHEAD: false)
+                == .none
+        )
+        let both = try response("HTTP/1.1 200 OK\r\nContent-Length: 9\r\nTransfer-Encoding: chunked\r\n\r\n")
+        #expect(both.responseFraming(requestIsHEAD: false) == .chunked)
+        #expect(!HTTPMessageRules.serverKeepsAlive(both, framing: .chunked))
+        let open = try response("HTTP/1.0 200 OK\r\n\r\n")
+        #expect(open.responseFraming(requestIsHEAD: false) == .untilClose)
+        #expect(try response("HTTP/1.1 200\r\n\r\n").status == 200)
+    }
+
+    @Test("the client's response: its version, no hop-by-hop headers, chunking taken off for HTTP/1.0")
+    func clientResponse() throws {
+        let head = try response(
+            "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nConnection: keep-alive\r\nTrailer: X\r\nX-A: 1\r\n"
+                + "Cache-Control: max-age=60\r\n\r\n"
+        )
+        var out = ByteBuffer()
+        HTTPMessageRules.writeClientResponse(
             head,
-            clientAddress: "192.0.2.50",
-            forwardFor: true,
-            removeCookie: "SRV",
-            serverAuthority: "127.0.0.1:8081"
+            into: &out,
+            clientMinorVersion: 0,
+            keepAlive: false,
+            dechunk: true,
+            setCookie: "SRV=b; path=/",
+            nocache: true
         )
-        #expect(upstream.version == .http1_1)
-        #expect(upstream.headers["content-length"] == ["5"])
-        #expect(upstream.headers["connection"].isEmpty)
-        #expect(upstream.headers["x-forwarded-for"] == ["192.0.2.50"])
-        #expect(upstream.headers["cookie"] == ["s=1"])
-        #expect(upstream.headers["host"] == ["127.0.0.1:8081"])
-        #expect(HTTPMessageRules.rejection(of: upstream) == nil)
+        #expect(
+            String(buffer: out)
+                == "HTTP/1.0 200 OK\r\nX-A: 1\r\nconnection: close\r\nset-cookie: SRV=b; path=/\r\n"
+                + "cache-control: private\r\n\r\n"
+        )
+        #expect(
+            HTTPMessageRules.cookie("SRV", in: try request("GET / HTTP/1.1\r\nHost: a\r\nCookie: a=1; SRV=b\r\n\r\n"))
+                == "b"
+        )
     }
 }
