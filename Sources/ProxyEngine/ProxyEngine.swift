@@ -193,9 +193,6 @@ public final class ProxyEngine: Sendable {
                         }
                         counters.opened()
                         client.closeFuture.whenComplete { _ in counters.closed() }
-                        if let timeout = frontend.timeouts.client {
-                            try operations.addHandler(IdleTimeoutHandler(timeout: .of(timeout)))
-                        }
                         let facts = RequestFacts(source: RequestRouter.rawBytes(client.remoteAddress))
                         let pool = router.backend(for: facts).flatMap { pools[$0] }
                         let connector = pool.map { pool in
@@ -205,6 +202,7 @@ public final class ProxyEngine: Sendable {
                                 clientCounters: counters,
                                 source: client.remoteAddress?.ipAddress,
                                 connectTimeout: pool.backend.timeouts.connect ?? connectTimeout ?? .seconds(5),
+                                clientTimeout: frontend.timeouts.client,
                                 logger: logger
                             )
                         }
@@ -257,6 +255,8 @@ private struct Connector: Sendable {
     let clientCounters: TrafficCounters
     let source: String?
     let connectTimeout: Duration
+    /// `timeout client`: the client's connection closes after this long without traffic.
+    let clientTimeout: Duration?
     let logger: Logger
 
     func connect(tried: Set<Int>) {
@@ -276,11 +276,8 @@ private struct Connector: Sendable {
             .channelOption(.autoRead, value: false)
             .channelOption(.allowRemoteHalfClosure, value: true)
             .channelOption(.socketOption(.tcp_nodelay), value: 1)
-            .channelInitializer { [timeout = pool.backend.timeouts.server] channel in
+            .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
-                    if let timeout {
-                        try channel.pipeline.syncOperations.addHandler(IdleTimeoutHandler(timeout: .of(timeout)))
-                    }
                     // A server may answer and close before the glue is attached (the same as a client).
                     try channel.pipeline.syncOperations.addHandler(EarlyInputRecorder(onActive: nil))
                 }
@@ -302,7 +299,9 @@ private struct Connector: Sendable {
                         }
                         let (clientSide, serverSide) = GlueHandler.matchedPair(
                             counting: self.clientCounters,
-                            and: pool.traffic[index]
+                            idle: self.clientTimeout.map(TimeAmount.of),
+                            and: pool.traffic[index],
+                            idle: pool.backend.timeouts.server.map(TimeAmount.of)
                         )
                         let operations = client.pipeline.syncOperations
                         try operations.addHandler(clientSide)
