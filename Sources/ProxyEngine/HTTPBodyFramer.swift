@@ -9,14 +9,15 @@ public struct HTTPFramingError: Error, Equatable, Sendable {
 ///
 /// Chunked framing is read strictly, since a server that reads it differently could see another message
 /// where the engine sees none: hexadecimal sizes of at most 15 digits, chunk extensions without CR or LF,
-/// every line ending in CRLF, trailer lines without control characters and at most 16 KiB of them.
+/// size lines of at most 4 KiB, every line ending in CRLF, trailer lines without control characters and at most 16 KiB of them.
 public struct HTTPBodyFramer: Sendable {
     private enum State: Sendable {
         case length(remaining: Int)
         case untilClose
         case sizeDigits(value: Int, digits: Int)
-        case sizeSpace(value: Int)
-        case sizeExtension(value: Int)
+        /// After the size: spaces, or an extension; `length` counts the line so far (bounded).
+        case sizeSpace(value: Int, length: Int)
+        case sizeExtension(value: Int, length: Int)
         case sizeLF(value: Int)
         case data(remaining: Int)
         case dataCR
@@ -86,26 +87,30 @@ public struct HTTPBodyFramer: Sendable {
                     guard digits > 0 else { throw HTTPFramingError(reason: "a chunk without a size") }
                     switch byte {
                     case 0x0D: state = .sizeLF(value: value)
-                    case UInt8(ascii: ";"): state = .sizeExtension(value: value)
-                    case 0x20, 0x09: state = .sizeSpace(value: value)
+                    case UInt8(ascii: ";"): state = .sizeExtension(value: value, length: digits + 1)
+                    case 0x20, 0x09: state = .sizeSpace(value: value, length: digits + 1)
                     default: throw HTTPFramingError(reason: "an invalid chunk size")
                     }
                 }
                 i += 1
-            case .sizeSpace(let value):
+            case .sizeSpace(let value, let length):
+                guard length < Self.maxSizeLine else { throw HTTPFramingError(reason: "a chunk size line too long") }
                 switch raw[i] {
-                case 0x20, 0x09: break
-                case UInt8(ascii: ";"): state = .sizeExtension(value: value)
+                case 0x20, 0x09: state = .sizeSpace(value: value, length: length + 1)
+                case UInt8(ascii: ";"): state = .sizeExtension(value: value, length: length + 1)
                 case 0x0D: state = .sizeLF(value: value)
                 default: throw HTTPFramingError(reason: "an invalid chunk size")
                 }
                 i += 1
-            case .sizeExtension(let value):
+            case .sizeExtension(let value, let length):
+                guard length < Self.maxSizeLine else { throw HTTPFramingError(reason: "a chunk size line too long") }
                 let byte = raw[i]
                 if byte == 0x0D {
                     state = .sizeLF(value: value)
                 } else if byte == 0x0A || !(byte == 0x09 || (byte >= 0x20 && byte != 0x7F)) {
                     throw HTTPFramingError(reason: "an invalid chunk extension")
+                } else {
+                    state = .sizeExtension(value: value, length: length + 1)
                 }
                 i += 1
             case .sizeLF(let value):
@@ -141,6 +146,9 @@ public struct HTTPBodyFramer: Sendable {
         }
         return i
     }
+
+    /// The longest chunk size line accepted, extensions included.
+    static let maxSizeLine = 4096
 
     private static func hexValue(_ byte: UInt8) -> Int? {
         switch byte {

@@ -44,6 +44,14 @@ final class HTTPFrontendHandler: ChannelDuplexHandler {
     /// Bytes from the client not handled yet: a partial head, body bytes waiting for a server, or the next
     /// (pipelined) request.
     private var inbound = ByteBuffer()
+    /// How much of a partial head has been looked at: the parser runs again only once an empty line may
+    /// have arrived (a head sent a byte at a time is not parsed from the start on every read).
+    private var headScanned = 0
+    /// When the client last sent body bytes (for `timeout client` while a body arrives).
+    private var lastClientActivity = NIODeadline.now()
+    /// Closing after an early response: the client's unread body is read and dropped for a while first, so
+    /// the kernel does not reset the connection before the client has read the response.
+    private var lingering = false
 
     // The current exchange.
     private var exchangeID = 0
@@ -144,6 +152,10 @@ final class HTTPFrontendHandler: ChannelDuplexHandler {
             case .idle:
                 guard inbound.readableBytes > 0 else { return }
                 requestValid = false
+                if headScanned > 0 && !HTTPHeadParser.mayHoldHeadEnd(inbound, from: headScanned - 2) {
+                    headScanned = inbound.readableBytes
+                    return
+                }
                 let length: Int?
                 do {
                     length = try HTTPHeadParser.parseRequest(inbound, into: &request)
@@ -153,7 +165,11 @@ final class HTTPFrontendHandler: ChannelDuplexHandler {
                     respondLocally(error.status, detail: error.detail)
                     return
                 }
-                guard let length else { return }
+                guard let length else {
+                    headScanned = inbound.readableBytes
+                    return
+                }
+                headScanned = 0
                 inbound.moveReaderIndex(forwardBy: length)
                 begin()
             case .connecting:
@@ -179,7 +195,11 @@ final class HTTPFrontendHandler: ChannelDuplexHandler {
                 upstream.close()
                 releaseServer()
             }
-            if responseStarted {
+            if case .local = phase {
+                // The stats page is already on its way: the connection just ends.
+                phase = .closing
+                context.close(promise: nil)
+            } else if responseStarted {
                 phase = .closing
                 context.close(promise: nil)
             } else {
@@ -188,6 +208,7 @@ final class HTTPFrontendHandler: ChannelDuplexHandler {
             return
         }
         let body = inbound.readSlice(length: consumed)!
+        lastClientActivity = .now()
         if case .forwarding = phase, consumed > 0 {
             upstream?.send(body)
             if !inClientRead { upstream?.flush() }
@@ -247,7 +268,7 @@ final class HTTPFrontendHandler: ChannelDuplexHandler {
                 context.close(promise: nil)
             }
         case .closing:
-            break
+            if lingering { context.close(promise: nil) }
         }
     }
 
@@ -304,9 +325,11 @@ final class HTTPFrontendHandler: ChannelDuplexHandler {
         }
         var facts = RequestFacts(source: sourceBytes)
         if site.router.readsRequest {
-            let target = request.string(request.target)
+            // An absolute-form target names the host itself, and the server follows it (RFC 9112 §3.2.2).
+            let absolute = request.absoluteForm
+            let target = absolute?.path ?? request.string(request.target)
             facts.path = target.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false).first ?? ""
-            facts.host = request.host.map(request.string)
+            facts.host = absolute?.authority ?? request.host.map(request.string)
         }
         guard let backendName = site.router.backend(for: facts), let pool = site.pools[backendName] else {
             site.counters.failed()
@@ -324,6 +347,14 @@ final class HTTPFrontendHandler: ChannelDuplexHandler {
             return
         }
         server = index
+        prepareUpstreamHead(pool, index)
+        phase = .connecting
+        connect(index, preferIdle: true)
+    }
+
+    /// Writes the head to send to server `index` of `pool` (again when another server is tried: the Host
+    /// added for an HTTP/1.0 client names the server).
+    private func prepareUpstreamHead(_ pool: BackendPool, _ index: Int) {
         upstreamHead = context.channel.allocator.buffer(capacity: request.bytes.readableBytes + 64)
         HTTPMessageRules.writeUpstreamRequest(
             request,
@@ -333,8 +364,6 @@ final class HTTPFrontendHandler: ChannelDuplexHandler {
             removeCookie: pool.backend.cookie.flatMap { $0.indirect ? $0.name : nil },
             serverAuthority: pool.authorities[index]
         )
-        phase = .connecting
-        connect(index, preferIdle: true)
     }
 
     /// The sticky cookie to set when the chosen server is not the one the client presented.
@@ -399,6 +428,7 @@ final class HTTPFrontendHandler: ChannelDuplexHandler {
         )
         if tried.count <= pool.backend.retries, let next = pool.pick(client: clientAddress, excluding: tried) {
             server = next
+            if request.hostCount == 0 { prepareUpstreamHead(pool, next) }
             connect(next, preferIdle: true)
         } else {
             site.counters.failed()
@@ -430,7 +460,11 @@ final class HTTPFrontendHandler: ChannelDuplexHandler {
         // Inside a client read, channelReadComplete flushes once for everything that read brought.
         if !inClientRead { handler.flush() }
         lastServerActivity = .now()
-        if requestEnded { armServerTimer() }
+        if requestEnded {
+            armServerTimer()
+        } else {
+            armClientBodyTimer()
+        }
         if handler.isWritable { readIfPending() }
     }
 
@@ -508,7 +542,9 @@ final class HTTPFrontendHandler: ChannelDuplexHandler {
     /// The final response head arrived: writes the client's head (sent with the first body bytes).
     private func startResponse(_ handler: UpstreamHandler) {
         responseStarted = true
-        if site.draining.isSet { keepAlive = false }
+        // An answer before the whole request arrived (a 413, a 401) ends the connection: the rest of the
+        // body cannot be told apart from a next request.
+        if site.draining.isSet || !requestEnded { keepAlive = false }
         let framing = response.responseFraming(requestIsHEAD: request.isHEAD)
         if !HTTPMessageRules.serverKeepsAlive(response, framing: framing) { handler.reusable = false }
         dechunk = framing == .chunked && request.minorVersion == 0
@@ -579,6 +615,8 @@ final class HTTPFrontendHandler: ChannelDuplexHandler {
             processInbound()
             releaseInbound()
             readIfPending()
+        } else if !requestEnded {
+            lingeringClose()
         } else {
             closeAfterWrites()
         }
@@ -634,7 +672,9 @@ final class HTTPFrontendHandler: ChannelDuplexHandler {
             context.close(promise: nil)
             return
         }
-        if reusedConnection && !retriedFresh && request.requestFraming == .none && requestEnded {
+        if reusedConnection && !retriedFresh && request.requestFraming == .none && requestEnded
+            && request.isIdempotent && responseInbound.readableBytes == 0
+        {
             // A kept-alive connection the server closed just as it was reused: send again on a new one.
             retriedFresh = true
             phase = .connecting
@@ -667,6 +707,8 @@ final class HTTPFrontendHandler: ChannelDuplexHandler {
         case firstRequest
         case keepAlive
         case server
+        /// A request body is arriving (`timeout client` between its reads).
+        case clientBody
     }
 
     // One scheduled task per connection, moved only when a deadline comes earlier than it: most requests
@@ -676,6 +718,7 @@ final class HTTPFrontendHandler: ChannelDuplexHandler {
     private var timerTask: Scheduled<Void>?
     private var timerTaskAt = NIODeadline.distantFuture
     private var serverLimit = TimeAmount.seconds(60)
+    private var clientLimit = TimeAmount.seconds(30)
 
     private func clearTimer() { timerPurpose = nil }
 
@@ -695,7 +738,12 @@ final class HTTPFrontendHandler: ChannelDuplexHandler {
         timerTask = nil
         timerTaskAt = .distantFuture
         guard let purpose = timerPurpose else { return }
-        let deadline = purpose == .server ? lastServerActivity + serverLimit : timerDeadline
+        let deadline: NIODeadline
+        switch purpose {
+        case .server: deadline = lastServerActivity + serverLimit
+        case .clientBody: deadline = lastClientActivity + clientLimit
+        default: deadline = timerDeadline
+        }
         if NIODeadline.now() < deadline {
             scheduleTimer(at: deadline)
             return
@@ -712,6 +760,32 @@ final class HTTPFrontendHandler: ChannelDuplexHandler {
         case .server:
             guard case .forwarding = phase else { return }
             serverTimedOut()
+        case .clientBody:
+            guard !requestEnded else { return }
+            clientBodyTimedOut()
+        }
+    }
+
+    private func armClientBodyTimer() {
+        clientLimit = TimeAmount.of(site.frontend.timeouts.client ?? .seconds(30))
+        lastClientActivity = .now()
+        setTimer(.clientBody, lastClientActivity + clientLimit)
+    }
+
+    private func clientBodyTimedOut() {
+        if let upstream {
+            self.upstream = nil
+            upstream.exchange = nil
+            upstream.close()
+        }
+        if let pool, let server { pool.traffic[server].failed() }
+        releaseServer()
+        site.counters.failed()
+        if responseStarted {
+            phase = .closing
+            context.close(promise: nil)
+        } else {
+            respondLocally(408, detail: "The request body did not arrive in time.")
         }
     }
 
@@ -760,6 +834,19 @@ final class HTTPFrontendHandler: ChannelDuplexHandler {
         context.writeAndFlush(wrapOutboundOut(Self.empty)).whenComplete { _ in channel.close(promise: nil) }
     }
 
+    /// Writes everything, shuts the sending side, then reads and drops what the client still sends for up to
+    /// 2 s (or until it closes) before closing: closing with unread bytes would make the kernel send a reset
+    /// that can destroy the response before the client reads it (RFC 9112 §9.6).
+    private func lingeringClose() {
+        phase = .closing
+        lingering = true
+        let channel = context.channel
+        context.writeAndFlush(wrapOutboundOut(Self.empty)).whenComplete { _ in
+            channel.close(mode: .output, promise: nil)
+        }
+        context.eventLoop.assumeIsolated().scheduleTask(in: .seconds(2)) { channel.close(promise: nil) }
+    }
+
     /// Writes an error page and closes the connection.
     private func respondLocally(_ status: Int, detail: String) {
         let page = HTTPErrorPage.response(
@@ -771,7 +858,11 @@ final class HTTPFrontendHandler: ChannelDuplexHandler {
             allocator: context.channel.allocator
         )
         writeToClient(page)
-        closeAfterWrites()
+        if (requestValid && !requestEnded) || inbound.readableBytes > 0 {
+            lingeringClose()
+        } else {
+            closeAfterWrites()
+        }
     }
 
     private func serveStats(_ stats: StatsReporter) {
@@ -801,6 +892,10 @@ final class HTTPFrontendHandler: ChannelDuplexHandler {
         }
         context.flush()
         phase = .local
-        if requestEnded { requestBodyEnded() }
+        if requestEnded {
+            requestBodyEnded()
+        } else {
+            armClientBodyTimer()
+        }
     }
 }

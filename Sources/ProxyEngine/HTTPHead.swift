@@ -86,7 +86,26 @@ public struct HTTPHead: Sendable {
     public var isHEAD: Bool { equals(method, "HEAD") }
 
     /// Whether the connection stays open after this message, by its version and `Connection` tokens.
-    public var keepsAlive: Bool { minorVersion >= 1 ? !connectionClose : connectionKeepAlive }
+    public var keepsAlive: Bool { !connectionClose && (minorVersion >= 1 || connectionKeepAlive) }
+
+    /// Whether the method is idempotent (RFC 9110 §9.2.2): only those are sent again on a fresh connection.
+    public var isIdempotent: Bool {
+        isHEAD || equals(method, "GET") || equals(method, "OPTIONS") || equals(method, "TRACE")
+            || equals(method, "PUT") || equals(method, "DELETE")
+    }
+
+    /// The path and the authority of an absolute-form target (`http://host/path`), which take precedence
+    /// over the Host header (RFC 9112 §3.2.2); nil for other forms.
+    public var absoluteForm: (authority: String, path: String)? {
+        let text = string(target)
+        let lowered = text.prefix(8).lowercased()
+        let scheme = lowered.hasPrefix("http://") ? 7 : lowered.hasPrefix("https://") ? 8 : 0
+        guard scheme > 0 else { return nil }
+        let rest = text.dropFirst(scheme)
+        let slash = rest.firstIndex(where: { $0 == "/" || $0 == "?" }) ?? rest.endIndex
+        let path = rest[slash...]
+        return (String(rest[..<slash]), path.isEmpty || path.first == "?" ? "/" + path : String(path))
+    }
 
     /// The request body's framing (requests have no body unless they say so).
     public var requestFraming: Framing {

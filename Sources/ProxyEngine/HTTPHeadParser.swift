@@ -55,6 +55,22 @@ public enum HTTPHeadParser {
         return length
     }
 
+    /// Whether the bytes from `offset` on (relative to the readable bytes) hold the end of a head (an empty
+    /// line): the parser runs again only then, not on every read of a slow client's head.
+    public static func mayHoldHeadEnd(_ buffer: ByteBuffer, from offset: Int) -> Bool {
+        buffer.withUnsafeReadableBytes { raw in
+            var i = max(0, offset)
+            while i < raw.count {
+                if raw[i] == 0x0A {
+                    if i + 1 < raw.count && raw[i + 1] == 0x0A { return true }
+                    if i + 2 < raw.count && raw[i + 1] == 0x0D && raw[i + 2] == 0x0A { return true }
+                }
+                i += 1
+            }
+            return raw.count >= maxHeadSize
+        }
+    }
+
     /// Parses the response head at the start of `buffer`'s readable bytes into `head`. Returns the head's
     /// length, or nil when it is not complete yet.
     public static func parseResponse(_ buffer: ByteBuffer, into head: inout HTTPHead) throws(HTTPHeadError) -> Int? {
@@ -103,7 +119,9 @@ public enum HTTPHeadParser {
                 let field = head.fields[index]
                 switch field.kind {
                 case .contentLength:
+                    var values = 0
                     forEachToken(raw, field.value) { token in
+                        values += 1
                         guard let value = decimal(raw, token), head.contentLength == nil || head.contentLength == value
                         else {
                             lengthError = true
@@ -111,7 +129,7 @@ public enum HTTPHeadParser {
                         }
                         head.contentLength = value
                     }
-                    if field.value.isEmpty { lengthError = true }
+                    if values == 0 { lengthError = true }
                 case .transferEncoding:
                     head.hasTransferEncoding = true
                     forEachToken(raw, field.value) { token in
@@ -133,7 +151,10 @@ public enum HTTPHeadParser {
                     if head.host == nil { head.host = field.value }
                 case .expect:
                     forEachToken(raw, field.value) { token in
-                        if equalsLowercase(raw, token, "100-continue") { head.expectsContinue = true }
+                        // An HTTP/1.0 client's expectation is ignored (RFC 9110 §10.1.1): it cannot take a 1xx.
+                        if equalsLowercase(raw, token, "100-continue") && head.minorVersion >= 1 {
+                            head.expectsContinue = true
+                        }
                     }
                 default:
                     break
@@ -167,12 +188,17 @@ public enum HTTPHeadParser {
         }
     }
 
-    /// Calls `body` with each comma-separated token of `range`, spaces and tabs around it trimmed.
-    static func forEachToken(_ raw: UnsafeRawBufferPointer, _ range: Range<Int>, _ body: (Range<Int>) -> Void) {
+    /// Calls `body` with each comma-separated (or `separator`-separated) token of `range`, spaces and tabs around it trimmed.
+    static func forEachToken(
+        _ raw: UnsafeRawBufferPointer,
+        _ range: Range<Int>,
+        separator: UInt8 = UInt8(ascii: ","),
+        _ body: (Range<Int>) -> Void
+    ) {
         var start = range.lowerBound
         while start < range.upperBound {
             var end = start
-            while end < range.upperBound && raw[end] != UInt8(ascii: ",") { end += 1 }
+            while end < range.upperBound && raw[end] != separator { end += 1 }
             var first = start
             var last = end
             while first < last && (raw[first] == 0x20 || raw[first] == 0x09) { first += 1 }

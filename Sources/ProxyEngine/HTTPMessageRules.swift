@@ -76,6 +76,7 @@ public enum HTTPMessageRules {
             out.writeBytes(UnsafeRawBufferPointer(rebasing: raw[head.statusText]))
             out.writeStaticString("\r\n")
             var lengthWritten = false
+            var codingWritten = false
             for field in head.fields {
                 switch field.kind {
                 case .contentLength:
@@ -86,7 +87,15 @@ public enum HTTPMessageRules {
                         out.writeStaticString("\r\n")
                     }
                 case .transferEncoding:
-                    if !dechunk { writeField(raw, field, into: &out) }
+                    // A chunked body is passed on as it is: one normalized line says so. Other codings (read
+                    // until close) are passed on as sent.
+                    if dechunk || codingWritten { continue }
+                    if head.onlyChunked {
+                        codingWritten = true
+                        out.writeStaticString("transfer-encoding: chunked\r\n")
+                    } else {
+                        writeField(raw, field, into: &out)
+                    }
                 case .cacheControl:
                     if !replaceCacheControl { writeField(raw, field, into: &out) }
                 default:
@@ -117,13 +126,48 @@ public enum HTTPMessageRules {
 
     /// The value of cookie `name` in the request's `Cookie` headers.
     public static func cookie(_ name: String, in head: HTTPHead) -> String? {
-        for field in head.fields where field.kind == .cookie {
-            for pair in head.string(field.value).split(separator: ";") {
-                let parts = pair.split(separator: "=", maxSplits: 1)
-                if parts.count == 2 && parts[0].trimmingSpaces == name { return String(parts[1].trimmingSpaces) }
+        var found: String?
+        head.bytes.withUnsafeReadableBytes { raw in
+            for field in head.fields where field.kind == .cookie && found == nil {
+                forEachCookie(raw, field.value) { pair, nameEnd, valueStart in
+                    if found == nil && matches(raw, pair.lowerBound..<nameEnd, name) {
+                        found = String(
+                            decoding: UnsafeRawBufferPointer(rebasing: raw[valueStart..<pair.upperBound]),
+                            as: UTF8.self
+                        )
+                    }
+                }
             }
         }
-        return nil
+        return found
+    }
+
+    /// Calls `body` with each `name=value` pair of a `Cookie` value (split at `;`, spaces and tabs around it
+    /// trimmed), the end of its name (trailing spaces trimmed) and the start of its value. Bytes, not
+    /// characters: a non-ASCII character that looks like `;` or `=` is not one.
+    private static func forEachCookie(
+        _ raw: UnsafeRawBufferPointer,
+        _ range: Range<Int>,
+        _ body: (_ pair: Range<Int>, _ nameEnd: Int, _ valueStart: Int) -> Void
+    ) {
+        HTTPHeadParser.forEachToken(raw, range, separator: UInt8(ascii: ";")) { pair in
+            var equals = pair.lowerBound
+            while equals < pair.upperBound && raw[equals] != UInt8(ascii: "=") { equals += 1 }
+            var nameEnd = equals
+            while nameEnd > pair.lowerBound && (raw[nameEnd - 1] == 0x20 || raw[nameEnd - 1] == 0x09) { nameEnd -= 1 }
+            var valueStart = min(equals + 1, pair.upperBound)
+            while valueStart < pair.upperBound && (raw[valueStart] == 0x20 || raw[valueStart] == 0x09) {
+                valueStart += 1
+            }
+            body(pair, nameEnd, valueStart)
+        }
+    }
+
+    private static func matches(_ raw: UnsafeRawBufferPointer, _ range: Range<Int>, _ name: String) -> Bool {
+        var name = name
+        return name.withUTF8 { wanted in
+            wanted.count == range.count && wanted.elementsEqual(raw[range])
+        }
     }
 
     private static func writeFraming(_ head: HTTPHead, into out: inout ByteBuffer) {
@@ -143,22 +187,27 @@ public enum HTTPMessageRules {
         out.writeStaticString("\r\n")
     }
 
-    /// A `Cookie` line without cookie `name` (nothing when no other cookie is left).
+    /// A `Cookie` line without cookie `name` (nothing when no other cookie is left); the other pairs are
+    /// kept byte for byte.
     private static func writeCookie(
         _ raw: UnsafeRawBufferPointer,
         _ field: HTTPHead.Field,
         removing name: String,
         into out: inout ByteBuffer
     ) {
-        let value = String(decoding: UnsafeRawBufferPointer(rebasing: raw[field.value]), as: UTF8.self)
-        let kept = value.split(separator: ";").filter { pair in
-            pair.split(separator: "=", maxSplits: 1).first.map { $0.trimmingSpaces != name } ?? true
+        var wroteName = false
+        forEachCookie(raw, field.value) { pair, nameEnd, _ in
+            if matches(raw, pair.lowerBound..<nameEnd, name) { return }
+            if wroteName {
+                out.writeStaticString("; ")
+            } else {
+                wroteName = true
+                out.writeBytes(UnsafeRawBufferPointer(rebasing: raw[field.name]))
+                out.writeStaticString(": ")
+            }
+            out.writeBytes(UnsafeRawBufferPointer(rebasing: raw[pair]))
         }
-        guard !kept.isEmpty else { return }
-        out.writeBytes(UnsafeRawBufferPointer(rebasing: raw[field.name]))
-        out.writeStaticString(": ")
-        out.writeString(kept.map { $0.trimmingSpaces }.joined(separator: "; "))
-        out.writeStaticString("\r\n")
+        if wroteName { out.writeStaticString("\r\n") }
     }
 
     private static func writeDecimal(_ value: Int, into out: inout ByteBuffer) {
@@ -167,15 +216,5 @@ public enum HTTPMessageRules {
         } else {
             out.writeString(String(value))
         }
-    }
-}
-
-extension StringProtocol {
-    /// Without leading and trailing spaces and tabs.
-    fileprivate var trimmingSpaces: String {
-        let isSpace = { (c: Character) in c == " " || c == "\t" }
-        guard let first = firstIndex(where: { !isSpace($0) }) else { return "" }
-        let last = lastIndex(where: { !isSpace($0) })!
-        return String(self[first...last])
     }
 }

@@ -50,7 +50,13 @@ enum HTTPHeadFuzz {
         do {
             length = try HTTPHeadParser.parseRequest(forwarded, into: &again)
         } catch {
-            preconditionFailure("the forwarded head is refused by the engine's own parser: \(error)")
+            // The engine adds up to two lines (X-Forwarded-For, Host): a head at the client limits may pass
+            // them once forwarded.
+            let nearLimits =
+                head.fields.count > HTTPHeadParser.maxFields - 2
+                || forwarded.readableBytes >= HTTPHeadParser.maxHeadSize
+            precondition(error == .tooLarge && nearLimits, "the forwarded head is refused by the engine's parser")
+            return
         }
         precondition(length == forwarded.readableBytes, "the forwarded head does not parse to its own length")
         precondition(

@@ -59,6 +59,20 @@ private final class BackendHandler: ChannelInboundHandler {
         case .head(let head):
             self.head = head
             body.clear()
+            if head.uri == "/early" {
+                // Refuses the upload at once, before its body, and keeps the connection.
+                var headers = HTTPHeaders()
+                headers.add(name: "content-length", value: "8")
+                context.write(
+                    wrapOutboundOut(
+                        .head(HTTPResponseHead(version: .http1_1, status: .payloadTooLarge, headers: headers))
+                    ),
+                    promise: nil
+                )
+                context.write(wrapOutboundOut(.body(.byteBuffer(ByteBuffer(string: "too big!")))), promise: nil)
+                context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
+                self.head = nil
+            }
         case .body(var part):
             body.writeBuffer(&part)
         case .end:

@@ -256,4 +256,21 @@ struct HTTPEngineTests {
         try await a.stop()
         try await b.stop()
     }
+
+    @Test("a server's early answer to an upload reaches the client, and a stalled body times out with 408")
+    func earlyAnswerAndStalledBody() async throws {
+        let a = try await HTTPBackend.start("a", port: base + 1)
+        let engine = try await start(
+            farm("    timeout client 300ms", servers: "    server a 127.0.0.1:\(base + 1)")
+        )
+        defer { engine.cancel() }
+        let upload = "POST /early HTTP/1.1\r\nHost: t\r\nContent-Length: 1000000\r\n\r\n"
+        let early = try await exchange(port: base, upload + String(repeating: "x", count: 200_000))
+        #expect(early.hasPrefix("HTTP/1.1 413"))
+        #expect(early.lowercased().contains("connection: close"))
+        #expect(bodies(early) == ["too big!"])
+        let stalled = try await exchange(port: base, "POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 10\r\n\r\nabc")
+        #expect(stalled.hasPrefix("HTTP/1.1 408"))
+        try await a.stop()
+    }
 }

@@ -88,6 +88,7 @@ struct HTTPMessageRulesTests {
         #expect(try !keeps("1.0", []))
         #expect(try keeps("1.0", ["Keep-Alive"]))
         #expect(try !keeps("1.0", [",,"]))
+        #expect(try !keeps("1.0", ["keep-alive, close"]))
     }
 
     @Test("the upstream request is HTTP/1.1 with one framing header, X-Forwarded-For, and a Host for HTTP/1.0")
@@ -130,6 +131,7 @@ struct HTTPMessageRulesTests {
             "GET / HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\n",
             "GET / HTTP/1.1\r\nHost: a\r\nContent-Length: +5\r\n\r\n",
             "GET / HTTP/1.1\r\nHost: a\r\nContent-Length:\r\n\r\n",
+            "GET / HTTP/1.1\r\nHost: a\r\nContent-Length: ,\r\n\r\n",
             "POST / HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n",
             "GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n",
             "GET / HTTP/1.1\r\n\r\n",
@@ -164,7 +166,7 @@ struct HTTPMessageRulesTests {
         #expect(try frame(.chunked, "5\r\nhel").0 == -1)
         let invalid = [
             "5\nhello\r\n0\r\n\r\n", "g\r\n", "1234567890abcdef0\r\n", "3\r\nhello\r\n", "0\r\nX: 1\n\r\n",
-            "\r\n", "5 x\r\n", "0\r\nX:\u{1}\r\n\r\n",
+            "\r\n", "5 x\r\n", "0\r\nX:\u{1}\r\n\r\n", "1;" + String(repeating: "a", count: 5000),
         ]
         for text in invalid {
             #expect(throws: HTTPFramingError.self, "\(text.debugDescription)") { _ = try frame(.chunked, text) }
@@ -213,6 +215,35 @@ struct HTTPMessageRulesTests {
         #expect(
             HTTPMessageRules.cookie("SRV", in: try request("GET / HTTP/1.1\r\nHost: a\r\nCookie: a=1; SRV=b\r\n\r\n"))
                 == "b"
+        )
+    }
+
+    @Test("an HTTP/1.0 client's Expect is ignored; absolute-form targets route by their own host and path")
+    func expectAndAbsoluteForm() throws {
+        #expect(try !request("POST / HTTP/1.0\r\nExpect: 100-continue\r\nContent-Length: 1\r\n\r\n").expectsContinue)
+        #expect(try request("POST / HTTP/1.1\r\nHost: a\r\nExpect: 100-Continue\r\n\r\n").expectsContinue)
+        let absolute = try request("GET http://admin.internal/admin?x HTTP/1.1\r\nHost: www\r\n\r\n")
+        #expect(absolute.absoluteForm?.authority == "admin.internal")
+        #expect(absolute.absoluteForm?.path == "/admin?x")
+        #expect(try request("GET HTTPS://b?q HTTP/1.1\r\nHost: www\r\n\r\n").absoluteForm?.path == "/?q")
+        #expect(try request("GET /x HTTP/1.1\r\nHost: www\r\n\r\n").absoluteForm == nil)
+    }
+
+    @Test("a slow head is parsed again only once an empty line may have arrived")
+    func headEnd() {
+        #expect(!HTTPHeadParser.mayHoldHeadEnd(ByteBuffer(string: "GET / HTTP/1.1\r\nHost: a\r\n"), from: 0))
+        #expect(HTTPHeadParser.mayHoldHeadEnd(ByteBuffer(string: "GET / HTTP/1.1\r\nHost: a\r\n\r\n"), from: 20))
+        #expect(HTTPHeadParser.mayHoldHeadEnd(ByteBuffer(string: "GET / HTTP/1.1\nHost: a\n\n"), from: 22))
+        #expect(!HTTPHeadParser.mayHoldHeadEnd(ByteBuffer(string: "GET / HTTP/1.1\r\nHost: a\r\n\r\n"), from: 27))
+    }
+
+    @Test("cookies are split on bytes: a character that looks like ';' is not a separator")
+    func cookieBytes() throws {
+        let head = try request("GET / HTTP/1.1\r\nHost: a\r\nCookie: SRV\u{37E}x=1;SRV = b ; t=\u{FF}\r\n\r\n")
+        #expect(HTTPMessageRules.cookie("SRV", in: head) == "b")
+        #expect(
+            upstream(head, removeCookie: "SRV")
+                == "GET / HTTP/1.1\r\nHost: a\r\nCookie: SRV\u{37E}x=1; t=\u{FF}\r\n\r\n"
         )
     }
 }
