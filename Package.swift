@@ -60,6 +60,7 @@ let package = Package(
         .target(
             name: "ProxyEngine",
             dependencies: [
+                "CFailoverNet",
                 "ProxyConfig",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),

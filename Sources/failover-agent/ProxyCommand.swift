@@ -40,8 +40,24 @@ extension FailoverAgentCommand {
                 throw ExitCode(1)
             }
             for warning in parsed.warnings { print("warning: \(warning)") }
-            // `global nbthread`, else one event loop per CPU, as HAProxy.
-            let group = MultiThreadedEventLoopGroup(numberOfThreads: parsed.threads ?? System.coreCount)
+            // `global nbthread` loops, else one loop pinned to each CPU (EventLoopPlacement).
+            let (group, pinned, pinFailures) = EventLoopPlacement.makeGroup(threads: parsed.threads)
+            if !check {
+                logger.info(
+                    "event loops",
+                    metadata: [
+                        "loops":
+                            "\(parsed.threads ?? EventLoopPlacement.pinnedCPUs(threads: nil)?.count ?? System.coreCount)",
+                        "pinned_cpus": "\(pinned.isEmpty ? "none" : pinned.map(String.init).joined(separator: ","))",
+                    ]
+                )
+                for failure in pinFailures {
+                    logger.warning(
+                        "an event loop could not be pinned; it runs unpinned",
+                        metadata: ["reason": "\(failure)"]
+                    )
+                }
+            }
             let engine: ProxyEngine
             let sockets = ListeningSockets()
             do {

@@ -45,4 +45,7 @@ int64_t fa_monotonic_nanoseconds(void);
 /// Wall clock (CLOCK_REALTIME) in nanoseconds since 1970.
 int64_t fa_wall_nanoseconds(void);
 
+/// Pins the calling thread to CPU `cpu` (sched_setaffinity). Returns 0 or -errno.
+int fa_pin_current_thread(int cpu);
+
 #endif
