@@ -24,7 +24,9 @@ public enum EventLoopPlacement {
     public static func cpuList(_ text: String) -> [Int] {
         var cpus: [Int] = []
         for part in text.split(separator: ",") {
-            let bounds = part.split(separator: "-", maxSplits: 1).map { Int($0.trimmingCharacters(in: .whitespacesAndNewlines)) }
+            let bounds = part.split(separator: "-", maxSplits: 1).map {
+                Int($0.trimmingCharacters(in: .whitespacesAndNewlines))
+            }
             guard let first = bounds.first ?? nil, let last = bounds.last ?? nil, first <= last, last < 65_536 else {
                 return []
             }
