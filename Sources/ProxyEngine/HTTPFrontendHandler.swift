@@ -31,8 +31,13 @@ final class HTTPFrontendHandler: ChannelDuplexHandler {
     }
 
     private let site: HTTPSite
-    private let clientAddress: String?
-    private let sourceBytes: [UInt8]?
+    private let remoteAddress: SocketAddress?
+    /// The client's address as text (X-Forwarded-For, `balance source`) and as bytes (`src` ACLs), made on
+    /// first use: most connections need neither.
+    private lazy var clientAddress: String? = remoteAddress?.ipAddress
+    private lazy var sourceBytes: [UInt8]? = RequestRouter.rawBytes(remoteAddress)
+    /// This loop's idle server connections (looked up once per connection).
+    private var idleConnections: UpstreamConnections.Idle?
     private var context: ChannelHandlerContext!
     private var phase = Phase.idle
     private var servedRequests = 0
@@ -43,7 +48,7 @@ final class HTTPFrontendHandler: ChannelDuplexHandler {
     private var processing = false
     /// Bytes from the client not handled yet: a partial head, body bytes waiting for a server, or the next
     /// (pipelined) request.
-    private var inbound = ByteBuffer()
+    private var inbound = HTTPHead.emptyBuffer
     /// How much of a partial head has been looked at: the parser runs again only once an empty line may
     /// have arrived (a head sent a byte at a time is not parsed from the start on every read).
     private var headScanned = 0
@@ -61,7 +66,7 @@ final class HTTPFrontendHandler: ChannelDuplexHandler {
     private var requestValid = false
     private var requestFramer = HTTPBodyFramer(.none)
     /// The head sent to the server (kept to send it again on a fresh connection).
-    private var upstreamHead = ByteBuffer()
+    private var upstreamHead = HTTPHead.emptyBuffer
     private var pool: BackendPool?
     private var server: Int?
     private var tried: Set<Int> = []
@@ -80,7 +85,7 @@ final class HTTPFrontendHandler: ChannelDuplexHandler {
     // The response.
     private var response = HTTPHead()
     /// Bytes from the server not handled yet (a partial head).
-    private var responseInbound = ByteBuffer()
+    private var responseInbound = HTTPHead.emptyBuffer
     private var responseFramer = HTTPBodyFramer(.none)
     /// The client's response head, written with the first body bytes when they are small.
     private var pendingOut: ByteBuffer?
@@ -89,8 +94,7 @@ final class HTTPFrontendHandler: ChannelDuplexHandler {
 
     init(site: HTTPSite, clientAddress: SocketAddress?) {
         self.site = site
-        self.clientAddress = clientAddress?.ipAddress
-        self.sourceBytes = RequestRouter.rawBytes(clientAddress)
+        self.remoteAddress = clientAddress
     }
 
     /// Whether the client can take more response bytes now.
@@ -98,7 +102,10 @@ final class HTTPFrontendHandler: ChannelDuplexHandler {
 
     // MARK: - Client side
 
-    func handlerAdded(context: ChannelHandlerContext) { self.context = context }
+    func handlerAdded(context: ChannelHandlerContext) {
+        self.context = context
+        idleConnections = site.connections.idle(context.eventLoop)
+    }
 
     func channelActive(context: ChannelHandlerContext) {
         site.counters.opened()
@@ -323,7 +330,8 @@ final class HTTPFrontendHandler: ChannelDuplexHandler {
             serveStats(stats)
             return
         }
-        var facts = RequestFacts(source: sourceBytes)
+        var facts = RequestFacts()
+        if site.router.readsSource { facts.source = sourceBytes }
         if site.router.readsRequest {
             // An absolute-form target names the host itself, and the server follows it (RFC 9112 §3.2.2).
             let absolute = request.absoluteForm
@@ -377,9 +385,9 @@ final class HTTPFrontendHandler: ChannelDuplexHandler {
 
     private func connect(_ index: Int, preferIdle: Bool) {
         guard let pool else { return }
-        let key = UpstreamKey(backend: pool.backend.name, server: index)
+        let key = UpstreamKey(pool: ObjectIdentifier(pool), server: index)
         let loop = context.eventLoop
-        if preferIdle, let idle = site.connections.take(key, on: loop) {
+        if preferIdle, let idleConnections, let idle = site.connections.take(key, from: idleConnections) {
             attach(idle, reused: true)
             return
         }
@@ -601,7 +609,7 @@ final class HTTPFrontendHandler: ChannelDuplexHandler {
         }
         responseInbound = Self.empty
         if requestEnded && handler.reusable && handler.isActive {
-            site.connections.park(handler, on: context.eventLoop)
+            site.connections.park(handler, in: idleConnections, on: context.eventLoop)
         } else {
             handler.close()
         }
@@ -694,7 +702,7 @@ final class HTTPFrontendHandler: ChannelDuplexHandler {
         respondLocally(502, detail: "The server closed the connection without sending a response.")
     }
 
-    private static let empty = ByteBufferAllocator().buffer(capacity: 0)
+    private static var empty: ByteBuffer { HTTPHead.emptyBuffer }
 
     /// Lets go of the last read's memory once everything in it is handled.
     private func releaseInbound() {

@@ -80,7 +80,10 @@ public struct HTTPHead: Sendable {
     /// Whether `Expect: 100-continue` was sent.
     public var expectsContinue = false
 
-    public init() { bytes = ByteBuffer() }
+    public init() { bytes = Self.emptyBuffer }
+
+    /// One empty buffer shared by every head and handler that starts empty (`ByteBuffer()` allocates).
+    public static let emptyBuffer = ByteBufferAllocator().buffer(capacity: 0)
 
     /// Whether the request's method is `HEAD` (its response has no body).
     public var isHEAD: Bool { equals(method, "HEAD") }

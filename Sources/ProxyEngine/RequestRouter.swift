@@ -42,10 +42,14 @@ struct RequestRouter: Sendable {
             )
         }
         self.matchers = matchers
+        readsSource = matchers.values.joined().contains { $0.criterion == .source }
+        readsRequest = matchers.values.joined().contains { $0.criterion != .source }
     }
 
+    /// Whether any rule looks at the client's address.
+    let readsSource: Bool
     /// Whether any rule looks at a request (else the path and Host need not be read).
-    var readsRequest: Bool { matchers.values.joined().contains { $0.criterion != .source } }
+    let readsRequest: Bool
 
     /// Whether any rule needs more than the source address (so TCP frontends can route without HTTP).
     var needsHTTP: Bool { matchers.values.joined().contains { $0.criterion != .source } }

@@ -34,7 +34,8 @@ final class UpstreamConnections: Sendable {
         self.perServer = perServer
     }
 
-    private func idle(_ loop: any EventLoop) -> Idle? {
+    /// The idle list of `loop` (created on first use); call it on `loop`.
+    func idle(_ loop: any EventLoop) -> Idle? {
         guard let box = perLoop[ObjectIdentifier(loop)] else { return nil }
         if let idle = box.value { return idle }
         let idle = Idle()
@@ -44,8 +45,7 @@ final class UpstreamConnections: Sendable {
 
     /// An idle connection to `key` on `loop`, most recently used first (the least likely to have been
     /// closed by the server).
-    func take(_ key: UpstreamKey, on loop: any EventLoop) -> UpstreamHandler? {
-        guard let idle = idle(loop) else { return nil }
+    func take(_ key: UpstreamKey, from idle: Idle) -> UpstreamHandler? {
         while let handler = idle.connections[key]?.popLast() {
             handler.parkedIn = nil
             if handler.isActive && handler.reusable { return handler }
@@ -53,9 +53,10 @@ final class UpstreamConnections: Sendable {
         return nil
     }
 
-    /// Keeps a connection for the next exchange on `loop`; closes it when there is no room.
-    func park(_ handler: UpstreamHandler, on loop: any EventLoop) {
-        guard let idle = idle(loop), (idle.connections[handler.key]?.count ?? 0) < perServer else {
+    /// Keeps a connection for the next exchange on `loop` (whose list is `idle`); closes it when there is
+    /// no room.
+    func park(_ handler: UpstreamHandler, in idle: Idle?, on loop: any EventLoop) {
+        guard let idle, (idle.connections[handler.key]?.count ?? 0) < perServer else {
             handler.close()
             return
         }

@@ -99,8 +99,9 @@ final class UpstreamHandler: ChannelDuplexHandler {
     }
 }
 
-/// A server of a backend: the key of its idle connections.
+/// A server of a backend: the key of its idle connections (the pool's identity and the server's index:
+/// cheap to hash, unlike the backend's name).
 struct UpstreamKey: Hashable, Sendable {
-    var backend: String
+    var pool: ObjectIdentifier
     var server: Int
 }
