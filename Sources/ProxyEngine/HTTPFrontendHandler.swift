@@ -107,6 +107,20 @@ final class HTTPFrontendHandler: ChannelDuplexHandler {
         idleConnections = site.connections.idle(context.eventLoop)
     }
 
+    /// The context holds this handler and this handler the context: the cycle (and the last heads, which
+    /// hold read buffers) must be broken here, or every closed connection leaks a few KiB.
+    func handlerRemoved(context: ChannelHandlerContext) {
+        phase = .closing
+        self.context = nil
+        idleConnections = nil
+        request = HTTPHead()
+        response = HTTPHead()
+        inbound = Self.empty
+        responseInbound = Self.empty
+        upstreamHead = Self.empty
+        pendingOut = nil
+    }
+
     func channelActive(context: ChannelHandlerContext) {
         site.counters.opened()
         armClientTimer(site.requestTimeout, firstRequest: true)
