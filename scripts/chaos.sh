@@ -8,6 +8,7 @@
 # Each scenario prints pass/fail and its figures; every wait is bounded. About 7 minutes with 100 kills.
 #
 #   sudo bash scripts/chaos.sh [--kills N]     # N: kill -9 of the primary's agent in a row (default 100)
+#   LAB_NO_BUILD=1 LAB_BIN=DIR sudo -E bash scripts/chaos.sh   # prebuilt binaries from DIR, no build
 set -euo pipefail
 cd "$(dirname "$0")/.."
 LAB=chaos
@@ -23,10 +24,8 @@ while [ $# -gt 0 ]; do
     esac
 done
 [ "$(id -u)" = 0 ] || die "chaos needs root (network namespaces, nftables)"
-require_swift
-install_packages pkg-config libsystemd-dev iproute2 nftables python3 procps curl util-linux
-swift build -c release --product failover-agent >/dev/null
-swift build -c release --product failoverctl >/dev/null
+install_packages iproute2 nftables python3 procps curl util-linux
+lab_build
 
 trap serving_lab_cleanup EXIT
 serving_lab_up

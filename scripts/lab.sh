@@ -7,6 +7,7 @@
 #   bash scripts/lab.sh down     # stop everything and delete the namespaces
 #
 # LAB=name picks another prefix (default fa) so several labs can coexist; everything lives under lab-run/.
+# LAB_NO_BUILD=1 LAB_BIN=DIR runs prebuilt binaries from DIR instead of building.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/lib/common.sh
@@ -15,11 +16,8 @@ cd "$(dirname "$0")/.."
 [ "$(id -u)" = 0 ] || die "the lab needs root (network namespaces): run it with sudo"
 
 build() {
-    require_swift
-    install_packages pkg-config libsystemd-dev iproute2 curl python3 procps
-    step "build ($LAB_BUILD)"
-    swift build -c "$LAB_BUILD" --product failover-agent >/dev/null
-    swift build -c "$LAB_BUILD" --product failoverctl >/dev/null
+    install_packages iproute2 curl python3 procps
+    lab_build
 }
 
 up() {

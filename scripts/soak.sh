@@ -9,6 +9,7 @@
 # http://VIP:8082/. Prints a table of figures; exits non-zero when an invariant fails. Bounded in time.
 #
 #   sudo bash scripts/soak.sh [--minutes 30] [--interval 60]
+#   LAB_NO_BUILD=1 LAB_BIN=DIR sudo -E bash scripts/soak.sh ...   # prebuilt binaries from DIR, no build
 set -euo pipefail
 cd "$(dirname "$0")/.."
 LAB=soak
@@ -26,10 +27,8 @@ while [ $# -gt 0 ]; do
     esac
 done
 [ "$(id -u)" = 0 ] || die "the soak needs root (network namespaces)"
-require_swift
-install_packages pkg-config libsystemd-dev iproute2 nftables python3 procps curl util-linux wrk
-swift build -c release --product failover-agent >/dev/null
-swift build -c release --product failoverctl >/dev/null
+install_packages iproute2 nftables python3 procps curl util-linux wrk
+lab_build
 
 trap serving_lab_cleanup EXIT
 serving_lab_up

@@ -15,6 +15,23 @@ VIP6=2001:db8::100
 
 lab_ns() { echo "$LAB-$1"; }   # br, n1, n2, cl
 
+# Builds failover-agent and failoverctl ($LAB_BUILD) with swift build. With LAB_NO_BUILD=1 nothing is built and
+# LAB_BIN must hold both (prebuilt binaries, e.g. copies that a concurrent build cannot replace mid-run):
+#   LAB_NO_BUILD=1 LAB_BIN=/tmp/bin sudo -E bash scripts/demo.sh
+lab_build() {
+    if [ "${LAB_NO_BUILD:-0}" = 1 ]; then
+        { [ -x "$LAB_BIN/failover-agent" ] && [ -x "$LAB_BIN/failoverctl" ]; } \
+            || die "LAB_NO_BUILD=1 but $LAB_BIN has no failover-agent and failoverctl: set LAB_BIN to their directory"
+        step "prebuilt binaries from $LAB_BIN (LAB_NO_BUILD=1)"
+        return 0
+    fi
+    require_swift
+    install_packages pkg-config libsystemd-dev
+    step "build ($LAB_BUILD)"
+    swift build -c "$LAB_BUILD" --product failover-agent >/dev/null
+    swift build -c "$LAB_BUILD" --product failoverctl >/dev/null
+}
+
 lab_exec() { local node=$1; shift; ip netns exec "$(lab_ns "$node")" "$@"; }
 
 lab_up_network() {
