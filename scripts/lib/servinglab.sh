@@ -1,7 +1,8 @@
 # shellcheck shell=bash
-# The serving lab for chaos.sh and soak.sh: the two-node lab (lab.sh) with the agents supervising their
-# embedded engines, a backend on each node, a client through the VIP and VIP ownership recorded as events.
-# Source it after common.sh and lab.sh; set LAB first. Call serving_lab_up, then serving_lab_start.
+# The serving lab for the demo (lab-demo.sh), chaos.sh and soak.sh: the two-node lab (lab.sh) with the agents
+# supervising their embedded engines, a backend on each node, a client through the VIP and VIP ownership
+# recorded as events. Source it after common.sh and lab.sh; set LAB first. Call serving_lab_up, then
+# serving_lab_start (or serving_lab_start_pair and a client of one's own, as the demo does).
 #
 # Each node: an HTTP server on 127.0.0.1:8081 answering its name; the engine serves it on :8080 (the agent's
 # probe) and on VIP:8082 (the client's way in); one side file is synced with the config. lb2's side file
@@ -9,10 +10,16 @@
 
 background=()
 serving_lab_cleanup() {
-    local pid
+    local pid i engines=()
     for pid in "${background[@]}"; do kill "$pid" 2>/dev/null || true; done
+    for i in 1 2; do pid=$(cat "$LAB_DIR/n$i/engine.pid" 2>/dev/null) && engines+=("$pid"); done
     if mountpoint -q "$LAB_DIR/n2/side" 2>/dev/null; then umount "$LAB_DIR/n2/side"; fi
     lab_teardown
+    # lab_teardown sends the engines SIGTERM, on which they drain their open connections: none may outlive the
+    # script (bounded wait, then SIGKILL).
+    for pid in "${engines[@]}"; do
+        lab_wait 2 sh -c "! kill -0 $pid 2>/dev/null" || kill -KILL "$pid" 2>/dev/null || true
+    done
 }
 
 serving_lab_up() {
@@ -71,15 +78,29 @@ served() {  # served FROM TO → "client ok/total ok (p %), longest outage N ms"
 }
 rss_kib() { awk '/^VmRSS:/ {print $2}' "/proc/$1/status" 2>/dev/null || echo 0; }
 
-# Starts lb1 (it takes the VIP: with engines the first ready engine wins), then lb2 as a ready backup, waits
-# for the config to be in sync and starts the client (bounded: it ends on its own after SECONDS).
+# Starts lb1 (it takes the VIP: with engines the first ready engine wins), then lb2 as a ready backup, and
+# waits for the config to be in sync. Sets vip_after_ms (lb1's start to the VIP on lb1) and backup_after_ms
+# (lb2's start to lb2 a backup with its engine ready).
+serving_lab_start_pair() {
+    local t0 t1
+    t0=$(date +%s%N)
+    lab_start_agent 1
+    lab_wait 10 has_vip 1 || die "lb1 did not take the VIP within 10 s; see $LAB_DIR/n1/agent.log"
+    t1=$(date +%s%N)
+    lab_start_agent 2
+    { lab_wait 10 engine_ready 2 && lab_wait 5 role_is 2 backup; } \
+        || die "lb2 did not become a ready backup within 15 s; see $LAB_DIR/n2/agent.log"
+    # shellcheck disable=SC2034  # read by the caller
+    vip_after_ms=$(( (t1 - t0) / 1000000 ))
+    # shellcheck disable=SC2034
+    backup_after_ms=$(( ($(date +%s%N) - t1) / 1000000 ))
+    lab_wait 5 in_sync || die "the nodes did not sync their config within 5 s; see $LAB_DIR/n*/agent.log"
+}
+
+# serving_lab_start_pair, then the client (bounded: it ends on its own after SECONDS).
 serving_lab_start() {
     local seconds=${1:-3600}
-    lab_start_agent 1
-    lab_wait 10 has_vip 1 || die "lb1 did not take the VIP"
-    lab_start_agent 2
-    { lab_wait 10 engine_ready 2 && lab_wait 5 role_is 2 backup; } || die "lb2 did not become a ready backup"
-    lab_wait 5 in_sync || die "the nodes did not sync their config"
+    serving_lab_start_pair
     ip netns exec "$(lab_ns cl)" "$PY" scripts/lib/probe.py "$VIP4" 8082 10 200 "$seconds" epoch "$LAB_DIR/client.stop" \
         >"$LAB_DIR/client.log" 2>&1 &
     background+=($!)
