@@ -3,7 +3,8 @@
 #
 #   bash scripts/lab.sh up       # build, create the namespaces, start both agents and HTTP responders
 #   bash scripts/lab.sh status   # failoverctl status on both nodes, and who holds the VIP
-#   bash scripts/lab.sh demo     # the main job: election, planned failover, kill -9, return; prints a table
+#   bash scripts/lab.sh demo     # the main job, with engines: election, config sync, planned failover, kill -9,
+#                                # node down, return; prints a table (scripts/lib/lab-demo.sh)
 #   bash scripts/lab.sh down     # stop everything and delete the namespaces
 #
 # LAB=name picks another prefix (default fa) so several labs can coexist; everything lives under lab-run/.
