@@ -118,7 +118,7 @@ let package = Package(
         .executableTarget(
             name: "failoverctl",
             dependencies: [
-                "ControlProtocol", "FailoverConfig", "FailoverWire",
+                "ControlProtocol", "FailoverConfig", "FailoverWire", "ProxyConfig",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strictSettings

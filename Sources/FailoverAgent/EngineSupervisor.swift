@@ -215,7 +215,10 @@ struct EngineSupervisor: Sendable {
     }
 
     /// Stops an engine a previous agent left running (killed with -9, its child survived): it would hold the
-    /// ports and send notifications. Only a process whose command line is this engine's is touched.
+    /// ports and send notifications. Only a process whose command line is this engine's is touched. It gets
+    /// 1 s to drain, then SIGKILL: the restarted agent has removed the stale VIP, so what that engine still
+    /// holds are connections of clients that have moved on (with the 10 s drain of a normal stop, one such
+    /// connection kept this node from being a ready backup for 5 s).
     private func stopLeftover(_ launch: EngineLaunch) async {
         guard let text = try? String(contentsOfFile: pidFile, encoding: .utf8),
             let pid = Int32(text.trimmingCharacters(in: .whitespacesAndNewlines)), pid > 1,
@@ -230,7 +233,7 @@ struct EngineSupervisor: Sendable {
         else { return }
         logger.warning("an engine left by an earlier run is still running; stopping it", metadata: ["pid": "\(pid)"])
         kill(pid, launch.stopSignal)
-        for _ in 0..<50 where kill(pid, 0) == 0 && !Self.isZombie(pid) {
+        for _ in 0..<10 where kill(pid, 0) == 0 && !Self.isZombie(pid) {
             try? await Task.sleep(for: .milliseconds(100))
         }
         if kill(pid, 0) == 0 && !Self.isZombie(pid) { kill(pid, SIGKILL) }

@@ -3,6 +3,7 @@ import ControlProtocol
 import FailoverConfig
 import FailoverWire
 import Foundation
+import ProxyConfig
 
 /// `failoverctl`: the operator's tool.
 @main
@@ -170,7 +171,8 @@ extension FailoverCtl {
             if !problems.isEmpty { throw ExitCode(ExitCodes.failed) }
         }
 
-        /// Every problem of the configuration and its key file, each naming the file, line, key and fix.
+        /// Every problem of the configuration, its key file and (for the embedded engine) the engine's
+        /// configuration, each naming the file, line, key and fix.
         static func problems(_ config: String) -> [String] {
             guard let data = FileManager.default.contents(atPath: config) else {
                 return [
@@ -191,7 +193,23 @@ extension FailoverCtl {
             } catch {
                 return ["\(parsed.cluster.keyFile): \(error)"]
             }
-            return []
+            return engineProblems(parsed.engine, config: config)
+        }
+
+        /// The engine configuration's problems: unreadable, or (embedded engine) what its parser refuses, with
+        /// file and line. HAProxy's configuration is left to `haproxy -c`, which the agent runs on every change.
+        static func engineProblems(_ engine: AgentConfiguration.Engine, config: String) -> [String] {
+            guard let path = engine.config else { return [] }
+            guard let data = FileManager.default.contents(atPath: path) else {
+                return ["\(path): cannot read the engine configuration (named by [engine] config in \(config))"]
+            }
+            guard engine.kind == .embedded else { return [] }
+            do {
+                _ = try ProxyConfigParser.parse(String(decoding: data, as: UTF8.self), file: path)
+                return []
+            } catch {
+                return error.issues.map(\.description)
+            }
         }
     }
 

@@ -533,7 +533,11 @@ scenario_config_sync() {
     expect "the generation does not move" test "$(config_generation 1)" = "$good"
     expect "the invalid edit never reaches the backup" cmp -s "$LAB_DIR/n2/proxy.cfg" "$LAB_DIR/n2/good.cfg"
     expect "and the engine keeps serving" serves_port 1 8083
+    "$LAB_BIN/failoverctl" check --config "$LAB_DIR/n1/agent.toml" >"$LAB_DIR/out" 2>&1
+    expect "failoverctl check exits 1 and names the engine config's line" \
+        sh -c "test $? = 1 && grep -q 'proxy.cfg:[0-9]*: .bogus-keyword.' '$LAB_DIR/out'"
     sed -i '/bogus-keyword/d' "$LAB_DIR/n1/proxy.cfg"
+    expect "and says OK once it is fixed" "$LAB_BIN/failoverctl" check --config "$LAB_DIR/n1/agent.toml"
     expect "the fixed file is the served version again: note cleared" lab_wait 2 not_status_says 1 "fails the engine"
     add_listener 2 8090
     expect "an edit on the backup is reported as drift" lab_wait 2 status_says 2 "edited on this backup"
