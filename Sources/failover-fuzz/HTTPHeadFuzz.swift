@@ -12,8 +12,15 @@ import ProxyEngine
 ///   bytes must either refuse them or see exactly one request, with the body the engine saw, ending exactly
 ///   where the engine says it ends. Any other reading is a way to make the engine and a server disagree
 ///   about where a request ends (request smuggling).
+///
+/// Inputs that start with `HTTP/` are server responses instead (``checkResponse(_:)``): parsed and framed as the
+/// engine does, rewritten for the client, and read back by llhttp as the client would.
 enum HTTPHeadFuzz {
     static func run(_ bytes: [UInt8]) {
+        if bytes.starts(with: Array("HTTP/".utf8)) {
+            checkResponse(bytes)
+            return
+        }
         var buffer = ByteBuffer(bytes: bytes)
         var head = HTTPHead()
         for _ in 0..<8 where buffer.readableBytes > 0 {
@@ -55,24 +62,24 @@ enum HTTPHeadFuzz {
             let nearLimits =
                 head.fields.count > HTTPHeadParser.maxFields - 2
                 || forwarded.readableBytes >= HTTPHeadParser.maxHeadSize
-            precondition(error == .tooLarge && nearLimits, "the forwarded head is refused by the engine's parser")
+            require(error == .tooLarge && nearLimits, "the forwarded head is refused by the engine's parser")
             return
         }
-        precondition(length == forwarded.readableBytes, "the forwarded head does not parse to its own length")
-        precondition(
+        require(length == forwarded.readableBytes, "the forwarded head does not parse to its own length")
+        require(
             again.string(again.method) == head.string(head.method)
                 && again.string(again.target) == head.string(head.target)
                 && again.minorVersion == 1,
             "the forwarded request line changed"
         )
-        precondition(again.requestFraming == head.requestFraming, "forwarding changed the body framing")
-        precondition(
+        require(again.requestFraming == head.requestFraming, "forwarding changed the body framing")
+        require(
             again.values(.contentLength).count + again.values(.transferEncoding).count <= 1,
             "more than one framing header forwarded"
         )
-        precondition(!again.fields.contains { $0.kind.isHopByHop }, "a hop-by-hop header was forwarded")
+        require(!again.fields.contains { $0.kind.isHopByHop }, "a hop-by-hop header was forwarded")
         let others = again.values(.other)
-        precondition(
+        require(
             others.last == "192.0.2.50" && Array(others.dropLast()) == head.values(.other),
             "the end-to-end headers changed"
         )
@@ -99,7 +106,7 @@ enum HTTPHeadFuzz {
         while let part = try? channel.readInbound(as: HTTPServerRequestPart.self) {
             switch part {
             case .head:
-                precondition(!ended, "a server reads a second request in the forwarded bytes")
+                require(!ended, "a server reads a second request in the forwarded bytes")
                 heads += 1
             case .body(var bytes):
                 seen += bytes.readBytes(length: bytes.readableBytes) ?? []
@@ -107,13 +114,137 @@ enum HTTPHeadFuzz {
                 ended = true
             }
         }
-        precondition(heads <= 1, "a server reads \(heads) requests in the forwarded bytes")
+        require(heads <= 1, "a server reads \(heads) requests in the forwarded bytes")
         if refused { return }
         if complete {
-            precondition(ended, "a server waits for more of a request the engine considers complete")
-            precondition(seen == payload, "a server reads a different body")
+            require(ended, "a server waits for more of a request the engine considers complete")
+            require(seen == payload, "a server reads a different body")
         } else {
-            precondition(!ended, "a server considers complete a request the engine is still reading")
+            require(!ended, "a server considers complete a request the engine is still reading")
         }
     }
+
+    /// A server's bytes through the engine's response path. The input's length picks the request (GET or
+    /// HEAD) and the client's version (1.1, or 1.0, which gets chunked bodies without their chunking). The
+    /// client's bytes must parse again with the engine's parser, and llhttp reading them as the client must
+    /// see one response with the same status and the body the engine framed, ending where the engine says.
+    private static func checkResponse(_ bytes: [UInt8]) {
+        let isHEAD = bytes.count % 2 == 1
+        let minor = bytes.count % 4 < 2 ? 1 : 0
+        var buffer = ByteBuffer(bytes: bytes)
+        var head = HTTPHead()
+        while true {
+            guard let length = try? HTTPHeadParser.parseResponse(buffer, into: &head) else { return }
+            buffer.moveReaderIndex(forwardBy: length)
+            if head.status == 101 { return }
+            if head.status >= 200 { break }
+        }
+        let framing = head.responseFraming(requestIsHEAD: isHEAD)
+        // A body that ends with the connection cannot be misread by the client: nothing follows it.
+        if framing == .untilClose { return }
+        let dechunk = framing == .chunked && minor == 0
+        var out = ByteBuffer()
+        HTTPMessageRules.writeClientResponse(
+            head,
+            into: &out,
+            clientMinorVersion: minor,
+            keepAlive: !dechunk,
+            dechunk: dechunk,
+            setCookie: "SRV=a; path=/",
+            nocache: true
+        )
+        var again = HTTPHead()
+        do {
+            let length = try HTTPHeadParser.parseResponse(out, into: &again)
+            require(length == out.readableBytes, "the client's response head does not parse to its own length")
+            require(again.status == head.status, "the status changed")
+        } catch {
+            // The engine adds up to three lines (Connection, Set-Cookie, Cache-Control): a head at the limits
+            // may pass them once rewritten (clients have no such limit).
+            let nearLimits =
+                head.fields.count > HTTPHeadParser.maxFields - 3 || out.readableBytes >= HTTPHeadParser.maxHeadSize
+            require(error == .tooLarge && nearLimits, "the client's response head is refused: \(error)")
+            return
+        }
+        var framer = HTTPBodyFramer(framing)
+        var payload: [UInt8] = []
+        let consumed: Int
+        do {
+            consumed = try buffer.withUnsafeReadableBytes { raw in
+                try framer.consume(raw) { payload += raw[$0] }
+            }
+        } catch {
+            return
+        }
+        if dechunk {
+            out.writeBytes(payload)
+        } else {
+            out.writeBytes(buffer.readableBytesView.prefix(consumed))
+        }
+        clientReading(
+            out,
+            isHEAD: isHEAD,
+            minor: minor,
+            status: head.status,
+            payload: payload,
+            complete: framer.isComplete,
+            endsWithClose: dechunk
+        )
+    }
+
+    /// What llhttp, as the client, makes of the engine's response bytes.
+    private static func clientReading(
+        _ wire: ByteBuffer,
+        isHEAD: Bool,
+        minor: Int,
+        status: Int,
+        payload: [UInt8],
+        complete: Bool,
+        endsWithClose: Bool
+    ) {
+        let channel = EmbeddedChannel(handler: ByteToMessageHandler(HTTPResponseDecoder()))
+        defer { _ = try? channel.finish() }
+        let request = HTTPRequestHead(
+            version: minor == 0 ? .http1_0 : .http1_1,
+            method: isHEAD ? .HEAD : .GET,
+            uri: "/"
+        )
+        _ = try? channel.writeOutbound(HTTPClientRequestPart.head(request))
+        var refused = false
+        do {
+            try channel.writeInbound(wire)
+            if endsWithClose && complete { channel.pipeline.fireUserInboundEventTriggered(ChannelEvent.inputClosed) }
+        } catch {
+            refused = true
+        }
+        var heads = 0
+        var ended = false
+        var seen: [UInt8] = []
+        while let part = try? channel.readInbound(as: HTTPClientResponsePart.self) {
+            switch part {
+            case .head(let response):
+                require(!ended, "the client reads a second response in the engine's bytes")
+                require(Int(response.status.code) == status, "the client reads another status")
+                heads += 1
+            case .body(var bytes):
+                seen += bytes.readBytes(length: bytes.readableBytes) ?? []
+            case .end:
+                ended = true
+            }
+        }
+        require(heads <= 1, "the client reads \(heads) responses in the engine's bytes")
+        if refused { return }
+        if complete {
+            require(ended, "the client waits for more of a response the engine considers complete")
+            require(seen == payload, "the client reads a different body")
+        } else if !endsWithClose {
+            require(!ended, "the client considers complete a response the engine is still reading")
+        }
+    }
+}
+
+/// `precondition` that says why, also in release builds (where `precondition` drops its message), so a crash
+/// found by libFuzzer names the property it broke.
+private func require(_ condition: Bool, _ message: @autoclosure () -> String) {
+    if !condition { fatalError(message()) }
 }
