@@ -102,7 +102,7 @@ public struct AgentConfiguration: Sendable {
 
     /// The election's view of this configuration.
     public var election: ElectionConfiguration {
-        ElectionConfiguration(
+        var election = ElectionConfiguration(
             name: node.name,
             priority: node.priority,
             preempt: node.preempt,
@@ -114,6 +114,9 @@ public struct AgentConfiguration: Sendable {
             handoffTimeout: cluster.handoffTimeout,
             engineGracePeriod: engine.grace
         )
+        // Both nodes started together: the higher priority's engine gets its ready timeout to come up.
+        if engine.config != nil { election.peerStartWait = engine.readyTimeout }
+        return election
     }
 
     /// Defaults shared by the docs, the parser and `failoverctl check`.

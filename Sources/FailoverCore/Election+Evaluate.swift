@@ -98,7 +98,25 @@ extension Election {
         guard rivals.allSatisfy({ Election.outranks(me, ($0.latest.priority, $0.name)) }) else { return }
         // Back from losing the witness (maybe cut off from everything): listen one dead interval first.
         if let listenUntil, now < listenUntil { return }
+        if let starting = startingSuperior(alive, now: now) {
+            reason = "waiting for \(starting.name) (priority \(starting.latest.priority)) to start its engine"
+            return
+        }
         claim(reason: electionReason(now: now), now: now, actions: &actions)
+    }
+
+    /// A peer that outranks this node, came alive less than `peerStartWait` ago and whose engine is not ready
+    /// yet: a node starting together with this one. Bounded by the wait, so a peer whose engine never comes up
+    /// delays nothing for longer; a peer heard for longer (whose engine failed later) is never waited for.
+    private func startingSuperior(_ alive: [PeerState], now: Instant) -> PeerState? {
+        guard configuration.peerStartWait > .zero else { return nil }
+        let me = (priority: configuration.priority, name: configuration.name)
+        return alive.first { peer in
+            Election.outranks((peer.latest.priority, peer.name), me)
+                && (peer.latest.role == .fault || peer.latest.role == .initializing)
+                && !peer.latest.flags.contains(.engineReady) && !peer.latest.flags.contains(.maintenance)
+                && now - peer.aliveSince < configuration.peerStartWait
+        }
     }
 
     /// Why a backup takes the role by election, in words.

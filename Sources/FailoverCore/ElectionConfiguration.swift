@@ -24,6 +24,10 @@ public struct ElectionConfiguration: Sendable {
     public var engineGracePeriod: Duration
     /// After a failed VIP claim, how long the node stays in fault before it may claim again.
     public var claimRetryDelay: Duration
+    /// With no primary, how long a backup leaves the role to a higher-priority peer that came alive this
+    /// recently and whose engine is not ready yet (still starting), so that priorities, not start-up speed,
+    /// decide when both nodes start together. Zero: no wait. The agent sets its engine's ready timeout.
+    public var peerStartWait: Duration = .zero
     /// How many transitions the history keeps.
     public var historyLimit: Int
     /// Deliberately broken rules, to show the simulator catches them. Never set outside tests.

@@ -121,6 +121,8 @@ public final class Simulator {
                 witnessConfigured: witnessConfigured
             )
             configuration.mutations = options.mutations
+            // The startup wait for a higher-priority peer's engine (as the agent sets it), where priorities differ.
+            configuration.peerStartWait = samePriority ? .zero : .seconds(1)
             nodes.append(SimNode(index: index, name: name, configuration: configuration))
         }
         links = Array(

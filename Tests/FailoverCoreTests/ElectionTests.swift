@@ -207,6 +207,40 @@ struct ElectionTests {
         #expect(pair.maxHolders == 1)
     }
 
+    @Test("started together, the higher priority wins even when its engine is slower to start (bounded wait)")
+    func slowEngineAtStart() {
+        var first = lb1
+        var second = lb2
+        first.peerStartWait = .seconds(2)
+        second.peerStartWait = .seconds(2)
+        var pair = Harness([first, second])
+        pair.feed(0, .engine(ready: false))
+        pair.run(for: .seconds(1))
+        #expect(pair.primaries.isEmpty)
+        #expect(pair.role(1) == .backup)
+        #expect(pair.nodes[1]?.reason.contains("waiting for lb1") == true)
+        pair.feed(0, .engine(ready: true))
+        pair.run(for: .milliseconds(300))
+        #expect(pair.primaries == [0])
+        #expect(pair.nodes[1]!.history.map(\.to) == [.initializing, .backup])
+        #expect(pair.maxHolders == 1)
+
+        // An engine that never comes up delays the other node by the wait, no more.
+        var stuck = Harness([first, second])
+        stuck.feed(0, .engine(ready: false))
+        stuck.run(for: .milliseconds(1_900))
+        #expect(stuck.primaries.isEmpty)
+        stuck.run(for: .milliseconds(200))
+        #expect(stuck.primaries == [1])
+
+        // A primary whose engine fails long after the start is not waited for: the grace, then the backup.
+        var later = Harness([first, second])
+        later.run(for: .seconds(5))
+        later.feed(0, .engine(ready: false))
+        later.run(for: .milliseconds(3_100))
+        #expect(later.primaries == [1])
+    }
+
     @Test("alone, a primary with a broken engine keeps the VIP: degraded beats down")
     func degraded() {
         var pair = Harness([lb1, lb2])
