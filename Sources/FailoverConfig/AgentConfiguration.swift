@@ -114,8 +114,9 @@ public struct AgentConfiguration: Sendable {
             handoffTimeout: cluster.handoffTimeout,
             engineGracePeriod: engine.grace
         )
-        // Both nodes started together: the higher priority's engine gets its ready timeout to come up.
-        if engine.config != nil { election.peerStartWait = engine.readyTimeout }
+        // Both nodes started together: the higher priority's engine gets the grace period to come up (as a
+        // primary's engine gets it to come back) before this node takes the role instead.
+        if engine.config != nil { election.peerStartWait = engine.grace }
         return election
     }
 

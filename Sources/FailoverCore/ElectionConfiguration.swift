@@ -26,7 +26,7 @@ public struct ElectionConfiguration: Sendable {
     public var claimRetryDelay: Duration
     /// With no primary, how long a backup leaves the role to a higher-priority peer that came alive this
     /// recently and whose engine is not ready yet (still starting), so that priorities, not start-up speed,
-    /// decide when both nodes start together. Zero: no wait. The agent sets its engine's ready timeout.
+    /// decide when both nodes start together. Zero: no wait. The agent sets its engine's grace period.
     public var peerStartWait: Duration = .zero
     /// How many transitions the history keeps.
     public var historyLimit: Int
