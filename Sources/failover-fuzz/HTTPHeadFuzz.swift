@@ -94,34 +94,9 @@ enum HTTPHeadFuzz {
     private static func serverReading(_ wire: ByteBuffer, payload: [UInt8], complete: Bool) {
         let channel = EmbeddedChannel(handler: ByteToMessageHandler(HTTPRequestDecoder()))
         defer { _ = try? channel.finish() }
-        var refused = false
-        do {
-            try channel.writeInbound(wire)
-        } catch {
-            refused = true
-        }
-        var heads = 0
-        var ended = false
-        var seen: [UInt8] = []
-        while let part = try? channel.readInbound(as: HTTPServerRequestPart.self) {
-            switch part {
-            case .head:
-                require(!ended, "a server reads a second request in the forwarded bytes")
-                heads += 1
-            case .body(var bytes):
-                seen += bytes.readBytes(length: bytes.readableBytes) ?? []
-            case .end:
-                ended = true
-            }
-        }
-        require(heads <= 1, "a server reads \(heads) requests in the forwarded bytes")
-        if refused { return }
-        if complete {
-            require(ended, "a server waits for more of a request the engine considers complete")
-            require(seen == payload, "a server reads a different body")
-        } else {
-            require(!ended, "a server considers complete a request the engine is still reading")
-        }
+        let refused = (try? channel.writeInbound(wire)) == nil
+        let reading = read(channel, HTTPRequestHead.self, who: "a server")
+        check(reading, refused: refused, payload: payload, complete: complete, endsWithClose: false, who: "a server")
     }
 
     /// A server's bytes through the engine's response path. The input's length picks the request (GET or
@@ -217,28 +192,62 @@ enum HTTPHeadFuzz {
         } catch {
             refused = true
         }
-        var heads = 0
+        let reading = read(channel, HTTPResponseHead.self, who: "the client")
+        if let response = reading.heads.first {
+            require(Int(response.status.code) == status, "the client reads another status")
+        }
+        check(
+            reading,
+            refused: refused,
+            payload: payload,
+            complete: complete,
+            endsWithClose: endsWithClose,
+            who: "the client"
+        )
+    }
+
+    /// What llhttp read: the heads, whether a message ended, and the body bytes.
+    private struct Reading<Head> {
+        var heads: [Head] = []
         var ended = false
-        var seen: [UInt8] = []
-        while let part = try? channel.readInbound(as: HTTPClientResponsePart.self) {
+        var body: [UInt8] = []
+    }
+
+    /// Reads what llhttp decoded in `channel`; a head after an end (a second message where the engine sent
+    /// one) fails.
+    private static func read<Head: Equatable>(_ channel: EmbeddedChannel, _: Head.Type, who: String) -> Reading<Head> {
+        var reading = Reading<Head>()
+        while let part = try? channel.readInbound(as: HTTPPart<Head, ByteBuffer>.self) {
             switch part {
-            case .head(let response):
-                require(!ended, "the client reads a second response in the engine's bytes")
-                require(Int(response.status.code) == status, "the client reads another status")
-                heads += 1
+            case .head(let head):
+                require(!reading.ended, "\(who) reads a second message in the engine's bytes")
+                reading.heads.append(head)
             case .body(var bytes):
-                seen += bytes.readBytes(length: bytes.readableBytes) ?? []
+                reading.body += bytes.readBytes(length: bytes.readableBytes) ?? []
             case .end:
-                ended = true
+                reading.ended = true
             }
         }
-        require(heads <= 1, "the client reads \(heads) responses in the engine's bytes")
+        require(reading.heads.count <= 1, "\(who) reads \(reading.heads.count) messages in the engine's bytes")
+        return reading
+    }
+
+    /// Unless llhttp refused the bytes: a message the engine considers complete is complete for llhttp too,
+    /// with the same body, and one it is still reading is not (unless it ends with the connection).
+    private static func check<Head>(
+        _ reading: Reading<Head>,
+        refused: Bool,
+        payload: [UInt8],
+        complete: Bool,
+        endsWithClose: Bool,
+        who: String
+    ) {
         if refused { return }
         if complete {
-            require(ended, "the client waits for more of a response the engine considers complete")
-            require(seen == payload, "the client reads a different body")
+            require(reading.ended, "\(who) waits for more of a message the engine considers complete")
+            require(reading.body == payload, "\(who) reads a different body")
         } else if !endsWithClose {
-            require(!ended, "the client considers complete a response the engine is still reading")
+            require(!reading.ended, "\(who) considers complete a message the engine is still reading")
         }
     }
 }
