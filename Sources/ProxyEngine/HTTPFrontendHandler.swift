@@ -57,6 +57,9 @@ final class HTTPFrontendHandler: ChannelDuplexHandler {
     /// Closing after an early response: the client's unread body is read and dropped for a while first, so
     /// the kernel does not reset the connection before the client has read the response.
     private var lingering = false
+    /// The client shut its sending side after a complete request: the complete requests it sent are served,
+    /// then the connection ends.
+    private var inputClosed = false
 
     // The current exchange.
     private var exchangeID = 0
@@ -158,6 +161,11 @@ final class HTTPFrontendHandler: ChannelDuplexHandler {
 
     private var isIdle: Bool {
         if case .idle = phase { return true }
+        return false
+    }
+
+    private var isClosing: Bool {
+        if case .closing = phase { return true }
         return false
     }
 
@@ -271,7 +279,8 @@ final class HTTPFrontendHandler: ChannelDuplexHandler {
     }
 
     /// The client shut its sending side: between requests that ends the connection; after a complete request
-    /// the response is still sent (then the connection closes); in the middle of a request the request is lost.
+    /// the response is still sent, and so are those of complete requests pipelined behind it, then the
+    /// connection closes; in the middle of a request the request is lost.
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
         guard let event = event as? ChannelEvent, case .inputClosed = event else {
             context.fireUserInboundEventTriggered(event)
@@ -283,7 +292,7 @@ final class HTTPFrontendHandler: ChannelDuplexHandler {
             context.close(promise: nil)
         case .connecting, .forwarding:
             if requestEnded {
-                keepAlive = false
+                inputClosed = true
             } else {
                 phase = .closing
                 context.close(promise: nil)
@@ -636,7 +645,17 @@ final class HTTPFrontendHandler: ChannelDuplexHandler {
             armClientTimer(site.keepAliveTimeout, firstRequest: false)
             processInbound()
             releaseInbound()
-            readIfPending()
+            if inputClosed {
+                // Nothing more will come: close unless a complete pipelined request is now on its way.
+                var serving = false
+                switch phase {
+                case .connecting, .forwarding: serving = requestEnded
+                case .idle, .local, .closing: serving = false
+                }
+                if !serving, !isClosing { closeAfterWrites() }
+            } else {
+                readIfPending()
+            }
         } else if !requestEnded {
             lingeringClose()
         } else {

@@ -273,4 +273,15 @@ struct HTTPEngineTests {
         #expect(stalled.hasPrefix("HTTP/1.1 408"))
         try await a.stop()
     }
+
+    @Test("a client that pipelines two requests and shuts its side gets both answers, then the close")
+    func halfClosedPipeline() async throws {
+        let a = try await HTTPBackend.start("a", port: base + 1)
+        let engine = try await start(farm(servers: "    server a 127.0.0.1:\(base + 1)"))
+        defer { engine.cancel() }
+        let request = "GET / HTTP/1.1\r\nHost: t\r\n\r\n"
+        let text = try await converse(port: base, send: request + request, halfClose: true)
+        #expect(bodies(text ?? "") == ["a", "a"])
+        try await a.stop()
+    }
 }
