@@ -51,9 +51,6 @@ struct RequestRouter: Sendable {
     /// Whether any rule looks at a request (else the path and Host need not be read).
     let readsRequest: Bool
 
-    /// Whether any rule needs more than the source address (so TCP frontends can route without HTTP).
-    var needsHTTP: Bool { matchers.values.joined().contains { $0.criterion != .source } }
-
     /// The backend for these facts, or nil when no rule matches and there is no default.
     func backend(for facts: RequestFacts) -> String? {
         for rule in rules

@@ -26,20 +26,27 @@ enum HTTPHeadFuzz {
         for _ in 0..<8 where buffer.readableBytes > 0 {
             guard let length = try? HTTPHeadParser.parseRequest(buffer, into: &head) else { return }
             buffer.moveReaderIndex(forwardBy: length)
-            var framer = HTTPBodyFramer(head.requestFraming)
-            var payload: [UInt8] = []
-            let consumed: Int
-            do {
-                consumed = try buffer.withUnsafeReadableBytes { raw in
-                    try framer.consume(raw) { payload += raw[$0] }
-                }
-            } catch {
-                return
-            }
+            guard let (consumed, payload, complete) = frame(buffer, head.requestFraming) else { return }
             let body = buffer.readSlice(length: consumed)!
-            check(head, body: body, payload: payload, complete: framer.isComplete)
-            if !framer.isComplete { return }
+            check(head, body: body, payload: payload, complete: complete)
+            if !complete { return }
         }
+    }
+
+    /// The engine's framing of the body at the start of `buffer`: how many bytes belong to it, its data (without
+    /// chunk framing) and whether it is complete; nil when the framer refuses it (the engine would too).
+    private static func frame(
+        _ buffer: ByteBuffer,
+        _ framing: HTTPHead.Framing
+    ) -> (consumed: Int, payload: [UInt8], complete: Bool)? {
+        var framer = HTTPBodyFramer(framing)
+        var payload: [UInt8] = []
+        guard
+            let consumed = try? buffer.withUnsafeReadableBytes({ raw in
+                try framer.consume(raw) { payload += raw[$0] }
+            })
+        else { return nil }
+        return (consumed, payload, framer.isComplete)
     }
 
     private static func check(_ head: HTTPHead, body: ByteBuffer, payload: [UInt8], complete: Bool) {
@@ -141,16 +148,7 @@ enum HTTPHeadFuzz {
             require(error == .tooLarge && nearLimits, "the client's response head is refused: \(error)")
             return
         }
-        var framer = HTTPBodyFramer(framing)
-        var payload: [UInt8] = []
-        let consumed: Int
-        do {
-            consumed = try buffer.withUnsafeReadableBytes { raw in
-                try framer.consume(raw) { payload += raw[$0] }
-            }
-        } catch {
-            return
-        }
+        guard let (consumed, payload, complete) = frame(buffer, framing) else { return }
         if dechunk {
             out.writeBytes(payload)
         } else {
@@ -162,7 +160,7 @@ enum HTTPHeadFuzz {
             minor: minor,
             status: head.status,
             payload: payload,
-            complete: framer.isComplete,
+            complete: complete,
             endsWithClose: dechunk
         )
     }
