@@ -14,9 +14,18 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 LAB=sec
 . scripts/lib/common.sh
+[ "$(id -u)" = 0 ] || die "security needs root (network namespaces, another user's credentials)"
+# The control-socket rows run failoverctl as nobody, so the lab must be reachable by any user whatever the
+# permissions above the checkout: in a clone under a mode-700 directory (mktemp -d) every connect failed with
+# EACCES before the socket's own mode was looked at. The lab goes to a fresh directory under /tmp instead,
+# removed when every row passes.
+if [ -z "${LAB_DIR:-}" ]; then
+    LAB_DIR=$(mktemp -d /tmp/failover-sec.XXXXXX)
+    chmod 755 "$LAB_DIR"
+    created_lab_dir=$LAB_DIR
+fi
 . scripts/lib/lab.sh
 
-[ "$(id -u)" = 0 ] || die "security needs root (network namespaces, another user's credentials)"
 install_packages iproute2 curl util-linux python3 procps
 if [ "${SECURITY_NO_BUILD:-0}" != 1 ]; then
     require_swift
@@ -43,6 +52,7 @@ cleanup() {
     for pid in "${engines[@]}"; do
         lab_wait 5 sh -c "! kill -0 $pid 2>/dev/null" || kill -KILL "$pid" 2>/dev/null || true
     done
+    if [ -n "${created_lab_dir:-}" ] && [ "${all_passed:-0}" = 1 ]; then rm -rf "$created_lab_dir"; fi
 }
 trap cleanup EXIT
 
@@ -381,4 +391,8 @@ echo
 echo "| attack | result | figures |"
 echo "|---|---|---|"
 printf '%s\n' "${results[@]}"
-! printf '%s\n' "${results[@]}" | grep -q "| fail |"
+if printf '%s\n' "${results[@]}" | grep -q "| fail |"; then
+    echo "the lab's files and logs are kept in $LAB_DIR"
+    exit 1
+fi
+all_passed=1
