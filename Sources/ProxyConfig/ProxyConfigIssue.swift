@@ -1,4 +1,4 @@
-/// One problem (or, for warnings, one ignored keyword) in a proxy configuration, with file and line.
+/// One problem (or, for warnings, one keyword with no effect) in a proxy configuration, with file and line.
 public struct ProxyConfigIssue: Hashable, Sendable, CustomStringConvertible {
     public var file: String
     public var line: Int
@@ -15,11 +15,18 @@ public struct ProxyConfigIssue: Hashable, Sendable, CustomStringConvertible {
     public var description: String { "\(file):\(line): '\(keyword)': \(message)" }
 }
 
-/// A proxy configuration that cannot be used, with every problem found.
+/// A proxy configuration that cannot be used, with every problem found, and the warnings found beside them.
 public struct ProxyConfigError: Error, Hashable, Sendable, CustomStringConvertible {
     public var issues: [ProxyConfigIssue]
+    public var warnings: [ProxyConfigIssue]
 
-    public init(issues: [ProxyConfigIssue]) { self.issues = issues }
+    public init(issues: [ProxyConfigIssue], warnings: [ProxyConfigIssue] = []) {
+        self.issues = issues
+        self.warnings = warnings
+    }
 
-    public var description: String { issues.map(\.description).joined(separator: "\n") }
+    /// The errors, one a line, then the warnings, each marked `warning:`.
+    public var description: String {
+        (issues.map(\.description) + warnings.map { "warning: \($0)" }).joined(separator: "\n")
+    }
 }

@@ -1,42 +1,46 @@
 /// Parses the documented subset of HAProxy's configuration language (docs/proxy-config.md).
 ///
-/// Unsupported keywords are errors naming the file, line and keyword; keywords that only tune performance or
-/// logging are accepted with a warning. Every problem is reported at once.
+/// Every keyword and argument it accepts either does what HAProxy 2.6 documents or is an error naming the
+/// file, line and reason; a warning is only for what changes nothing observable (``KeywordTable``). Every
+/// problem is reported at once, warnings included.
 public enum ProxyConfigParser {
-    /// Parses and validates `text` (read from `file`).
-    public static func parse(_ text: String, file: String) throws(ProxyConfigError) -> ProxyConfiguration {
-        var state = ParserState(file: file)
+    /// Parses and validates `text` (read from `file`). `readFile` reads the files a configuration names
+    /// (`acl … -f FILE`), by the path as written (relative paths from the working directory, as HAProxy);
+    /// nil for a file that cannot be read.
+    public static func parse(
+        _ text: String,
+        file: String,
+        readFile: @escaping (String) -> [UInt8]? = { _ in nil }
+    ) throws(ProxyConfigError) -> ProxyConfiguration {
+        var state = ParserState(file: file, readFile: readFile)
+        let bytes = Array(text.utf8)
         var lineNumber = 0
-        for rawLine in text.split(separator: "\n", omittingEmptySubsequences: false) {
+        var start = 0
+        while start < bytes.count {
             lineNumber += 1
-            guard let words = ConfigTokenizer.words(rawLine) else {
-                state.error(lineNumber, String(rawLine.prefix(20)), "unterminated quote or trailing backslash")
-                continue
+            guard let end = bytes[start...].firstIndex(of: UInt8(ascii: "\n")) else {
+                // As HAProxy 2.6: a file whose last line has no newline may have been cut short.
+                state.error(
+                    lineNumber,
+                    "end of file",
+                    "the last line has no newline: the file may have been truncated (HAProxy refuses it too); end it with a newline"
+                )
+                state.read(bytes[start...], number: lineNumber)
+                break
             }
-            guard !words.isEmpty else { continue }
-            state.line(words, number: lineNumber)
+            state.read(bytes[start..<end], number: lineNumber)
+            start = end + 1
         }
         state.finishSection()
         let configuration = state.validate()
         guard state.errors.isEmpty, let configuration else {
-            throw ProxyConfigError(issues: state.errors.sorted { $0.line < $1.line })
+            throw ProxyConfigError(
+                issues: state.errors.sorted { $0.line < $1.line },
+                warnings: state.warnings.sorted { $0.line < $1.line }
+            )
         }
         return configuration
     }
-
-    /// Keywords accepted and ignored (they tune performance, processes or logging); each gives a warning.
-    public static let ignoredKeywords: Set<String> = [
-        "daemon", "nbproc", "log", "log-tag", "user", "group", "uid", "gid", "chroot", "pidfile",
-        "master-worker", "ca-base", "crt-base", "spread-checks", "maxcompcpuusage", "maxpipes", "description",
-        "node", "hard-stop-after", "grace", "cpu-map", "busy-polling", "insecure-fork-wanted", "stats-file",
-    ]
-
-    /// `option` values accepted and ignored (logging and connection-mode tuning the engine decides itself).
-    public static let ignoredOptions: Set<String> = [
-        "httplog", "tcplog", "dontlognull", "http-server-close", "http-keep-alive", "log-health-checks",
-        "splice-auto", "splice-request", "splice-response", "tcp-smart-accept", "tcp-smart-connect",
-        "log-separate-errors", "logasap", "http-buffer-request", "abortonclose",
-    ]
 }
 
 /// What a section of the file is.
@@ -55,10 +59,13 @@ struct DefaultSettings {
     var balance: BalanceAlgorithm = .roundrobin
     var retries = 3
     var redispatch = false
-    var forwardFor = false
+    var forwardFor: ForwardFor?
+    var connectionMode = ConnectionMode.keepAlive
     var maxConnections: Int?
     var healthCheck: HealthCheck?
-    var expectStatus: Int?
+    /// `http-check send`, applied over `option httpchk` (with the line, to report it without httpchk).
+    var checkSend: (HealthCheck, Int)?
+    var expectStatus: ([ClosedRange<Int>], Int)?
 }
 
 /// A frontend, backend or listen section being read.
@@ -76,4 +83,8 @@ struct ProxySection {
     var statsEnabled = false
     var statsURI: String?
     var statsRefresh: Duration?
+    var statsCredentials: [StatsSettings.Credential] = []
+    var statsRealm: String?
+    var statsHideVersion = false
+    var statsScope: [String] = []
 }

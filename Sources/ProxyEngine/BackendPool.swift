@@ -7,8 +7,9 @@ import Synchronization
 final class BackendPool: Sendable {
     struct ServerState: Sendable {
         var up = true
-        /// Consecutive check results in the direction of a change (towards `rise` or `fall`).
-        var streak = 0
+        /// HAProxy's check health: from 0 (down) to rise + fall - 1 (up and steady); a server is up from
+        /// `rise` on. It starts at `rise`, so the first failed check takes the server down.
+        var health = 0
         var active = 0
         var total = 0
         var currentWeight = 0
@@ -33,7 +34,13 @@ final class BackendPool: Sendable {
     init(backend: Backend, logger: Logger) {
         self.backend = backend
         self.logger = logger
-        self.states = Mutex(Array(repeating: ServerState(), count: backend.servers.count))
+        self.states = Mutex(
+            backend.servers.map { server in
+                var state = ServerState()
+                state.health = server.rise
+                return state
+            }
+        )
         self.traffic = backend.servers.map { _ in TrafficCounters() }
         self.authorities = backend.servers.map { BindAddress(host: $0.address, port: $0.port).description }
     }
@@ -132,7 +139,22 @@ final class BackendPool: Sendable {
         states.withLock { $0[index].active = max(0, $0[index].active - 1) }
     }
 
-    /// Records one health-check result; logs and returns the new state when the server changed state.
+    /// The time to wait before the next check of server `index`, as HAProxy chooses it: `inter` while the
+    /// server is up and steady, `downinter` while it is down and steady, `fastinter` in between (each
+    /// defaults to `inter`).
+    func nextCheckDelay(server index: Int) -> Duration {
+        let server = backend.servers[index]
+        let health = states.withLock { $0[index].health }
+        if health == server.rise + server.fall - 1 { return server.interval }
+        if health == 0 { return server.downInterval ?? server.interval }
+        return server.fastInterval ?? server.interval
+    }
+
+    /// Records one health-check result with HAProxy's counter (check.c): a pass adds one to the health up to
+    /// rise + fall - 1, and reaching `rise` makes it that maximum; a failure takes one off, and falling
+    /// below `rise` makes it 0. So an up server goes down after `fall` failures more than passes, and a
+    /// down server comes up after `rise` passes in a row. Logs and returns the new state when the server
+    /// changed state.
     @discardableResult
     func record(check ok: Bool, server index: Int, detail: String) -> Bool? {
         let server = backend.servers[index]
@@ -140,30 +162,23 @@ final class BackendPool: Sendable {
             var state = states[index]
             state.lastCheck = detail
             state.lastCheckAt = .now
-            defer { states[index] = state }
-            if !state.checked {
-                // The first check decides at once, so the engine knows its farm before it says it is ready.
-                state.checked = true
-                state.streak = 0
-                if state.up != ok {
-                    state.up = ok
-                    state.lastChange = .now
-                    return ok
+            state.checked = true
+            let maximum = server.rise + server.fall - 1
+            if ok {
+                if state.health < maximum {
+                    state.health += 1
+                    if state.health >= server.rise { state.health = maximum }
                 }
-                return nil
+            } else if state.health > 0 {
+                state.health -= 1
+                if state.health < server.rise { state.health = 0 }
             }
-            if ok == state.up {
-                state.streak = 0
-                return nil
-            }
-            state.streak += 1
-            if state.streak >= (ok ? server.rise : server.fall) {
-                state.up = ok
-                state.lastChange = .now
-                state.streak = 0
-                return ok
-            }
-            return nil
+            let up = state.health >= server.rise
+            defer { states[index] = state }
+            guard up != state.up else { return nil }
+            state.up = up
+            state.lastChange = .now
+            return up
         }
         if let change {
             let level: Logger.Level = change ? .notice : .warning

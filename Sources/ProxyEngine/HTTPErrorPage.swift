@@ -9,6 +9,7 @@ enum HTTPErrorPage {
         status: Int,
         reason: String,
         detail: String,
+        extraHeader: String = "",
         minorVersion: Int,
         withBody: Bool,
         allocator: ByteBufferAllocator
@@ -18,7 +19,7 @@ enum HTTPErrorPage {
         out.writeString(minorVersion == 0 ? "HTTP/1.0 " : "HTTP/1.1 ")
         out.writeString("\(status) \(reason)\r\n")
         out.writeString("content-type: text/html\r\ncontent-length: \(body.utf8.count)\r\n")
-        out.writeString("cache-control: no-cache\r\nconnection: close\r\n\r\n")
+        out.writeString("cache-control: no-cache\r\n\(extraHeader)connection: close\r\n\r\n")
         if withBody { out.writeString(body) }
         return out
     }
@@ -27,6 +28,7 @@ enum HTTPErrorPage {
     static func reason(_ status: Int) -> String {
         switch status {
         case 400: return "Bad Request"
+        case 401: return "Unauthorized"
         case 405: return "Method Not Allowed"
         case 408: return "Request Timeout"
         case 501: return "Not Implemented"

@@ -80,6 +80,8 @@ final class HTTPFrontendHandler: ChannelDuplexHandler {
     private var requestEnded = false
     private var responseStarted = false
     private var keepAlive = true
+    /// `option http-server-close` / `httpclose` of this exchange's frontend and backend (the stricter).
+    private var connectionMode = ConnectionMode.keepAlive
     private var setCookie: String?
     private var lastServerActivity = NIODeadline.now()
     /// The last error the server connection reported (for the log and the error page).
@@ -368,6 +370,8 @@ final class HTTPFrontendHandler: ChannelDuplexHandler {
             return
         }
         self.pool = pool
+        connectionMode = max(site.frontend.connectionMode, pool.backend.connectionMode)
+        if connectionMode == .close { keepAlive = false }
         var preferred: Int?
         if let cookie = pool.backend.cookie {
             preferred = HTTPMessageRules.cookie(cookie.name, in: request).flatMap(pool.server(cookie:))
@@ -391,9 +395,12 @@ final class HTTPFrontendHandler: ChannelDuplexHandler {
             request,
             into: &upstreamHead,
             clientAddress: clientAddress,
-            forwardFor: site.frontend.forwardFor || pool.backend.forwardFor,
+            forwardFor: site.forwarding[pool.backend.name].flatMap {
+                $0.applies(to: request, source: sourceBytes) ? $0.name : nil
+            },
             removeCookie: pool.backend.cookie.flatMap { $0.indirect ? $0.name : nil },
-            serverAuthority: pool.authorities[index]
+            serverAuthority: pool.authorities[index],
+            closeConnection: connectionMode != .keepAlive
         )
     }
 
@@ -631,7 +638,7 @@ final class HTTPFrontendHandler: ChannelDuplexHandler {
             writeToClient(head)
         }
         responseInbound = Self.empty
-        if requestEnded && handler.reusable && handler.isActive {
+        if requestEnded && handler.reusable && handler.isActive && connectionMode == .keepAlive {
             site.connections.park(handler, in: idleConnections, on: context.eventLoop)
         } else {
             handler.close()
@@ -888,12 +895,15 @@ final class HTTPFrontendHandler: ChannelDuplexHandler {
         context.eventLoop.assumeIsolated().scheduleTask(in: .seconds(2)) { channel.close(promise: nil) }
     }
 
+    private static let authorizationName = Array("authorization".utf8)
+
     /// Writes an error page and closes the connection.
-    private func respondLocally(_ status: Int, detail: String) {
+    private func respondLocally(_ status: Int, detail: String, extraHeader: String = "") {
         let page = HTTPErrorPage.response(
             status: status,
             reason: HTTPErrorPage.reason(status),
             detail: detail,
+            extraHeader: extraHeader,
             minorVersion: requestValid ? request.minorVersion : 1,
             withBody: !(requestValid && request.isHEAD),
             allocator: context.channel.allocator
@@ -912,6 +922,14 @@ final class HTTPFrontendHandler: ChannelDuplexHandler {
             return
         }
         if site.draining.isSet { keepAlive = false }
+        guard stats.authorizes(request.firstValue(named: Self.authorizationName)) else {
+            respondLocally(
+                401,
+                detail: "You need a valid user and password to access this content.",
+                extraHeader: "www-authenticate: \(stats.challenge)\r\n"
+            )
+            return
+        }
         let page = stats.page(for: request.string(request.target))
         let body = page.body.utf8.count
         var out = context.channel.allocator.buffer(capacity: 256 + body)

@@ -153,4 +153,21 @@ public struct HTTPHead: Sendable {
             }
         }
     }
+
+    /// Whether a field's name is `lowercasedName` (ASCII, compared without regard to case).
+    public func hasField(named lowercasedName: [UInt8]) -> Bool { firstField(named: lowercasedName) != nil }
+
+    /// The value of the first field named `lowercasedName` (ASCII, compared without regard to case).
+    public func firstValue(named lowercasedName: [UInt8]) -> String? { firstField(named: lowercasedName).map(string) }
+
+    private func firstField(named lowercasedName: [UInt8]) -> Range<Int>? {
+        bytes.withUnsafeReadableBytes { raw in
+            fields.first { field in
+                field.name.count == lowercasedName.count
+                    && zip(raw[field.name], lowercasedName).allSatisfy { byte, wanted in
+                        ((UInt8(ascii: "A")...UInt8(ascii: "Z")).contains(byte) ? byte | 0x20 : byte) == wanted
+                    }
+            }?.value
+        }
+    }
 }

@@ -13,9 +13,10 @@ public enum HTTPMessageRules {
         _ head: HTTPHead,
         into out: inout ByteBuffer,
         clientAddress: String?,
-        forwardFor: Bool,
+        forwardFor: String?,
         removeCookie: String?,
-        serverAuthority: String
+        serverAuthority: String,
+        closeConnection: Bool = false
     ) {
         head.bytes.withUnsafeReadableBytes { raw in
             out.writeBytes(UnsafeRawBufferPointer(rebasing: raw[head.method]))
@@ -43,8 +44,9 @@ public enum HTTPMessageRules {
                 }
             }
         }
-        if forwardFor, let clientAddress {
-            out.writeStaticString("x-forwarded-for: ")
+        if let forwardFor, let clientAddress {
+            out.writeString(forwardFor)
+            out.writeStaticString(": ")
             out.writeString(clientAddress)
             out.writeStaticString("\r\n")
         }
@@ -53,6 +55,7 @@ public enum HTTPMessageRules {
             out.writeString(serverAuthority)
             out.writeStaticString("\r\n")
         }
+        if closeConnection { out.writeStaticString("connection: close\r\n") }
         out.writeStaticString("\r\n")
     }
 

@@ -9,6 +9,8 @@ struct HTTPSite: Sendable {
     let frontend: Frontend
     let router: RequestRouter
     let pools: [String: BackendPool]
+    /// `option forwardfor` resolved for this frontend and each backend (by name) that adds a header.
+    let forwarding: [String: ForwardedHeader]
     let connections: UpstreamConnections
     let counters: TrafficCounters
     let stats: StatsReporter?
@@ -28,9 +30,13 @@ struct HTTPSite: Sendable {
 }
 
 extension TimeAmount {
-    /// A `Duration` as a `TimeAmount` (nanosecond precision).
+    /// A `Duration` as a `TimeAmount` (nanosecond precision), saturating at the largest amount (the parser
+    /// bounds times at HAProxy's 2147483647 ms, far below it).
     static func of(_ duration: Duration) -> TimeAmount {
-        .nanoseconds(duration.components.seconds * 1_000_000_000 + duration.components.attoseconds / 1_000_000_000)
+        let (seconds, overflow) = duration.components.seconds.multipliedReportingOverflow(by: 1_000_000_000)
+        guard !overflow else { return .nanoseconds(duration < .zero ? .min : .max) }
+        let (total, sumOverflow) = seconds.addingReportingOverflow(duration.components.attoseconds / 1_000_000_000)
+        return .nanoseconds(sumOverflow ? (duration < .zero ? .min : .max) : total)
     }
 }
 

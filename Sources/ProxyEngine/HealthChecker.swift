@@ -4,7 +4,9 @@ import NIOPosix
 import ProxyConfig
 
 /// Runs the health checks of one backend: a TCP connect, or an HTTP request when `option httpchk` is set,
-/// every `inter`, within `timeout check` (else `inter`). Results go to the pool, which applies rise/fall.
+/// to the server's `addr`/`port` when given, within `timeout check` (else the interval). Results go to the
+/// pool, which applies HAProxy's health counter and says when the next check is due (`inter`,
+/// `fastinter`, `downinter`).
 struct HealthChecker: Sendable {
     let pool: BackendPool
     let group: any EventLoopGroup
@@ -16,7 +18,7 @@ struct HealthChecker: Sendable {
                     while !Task.isCancelled {
                         let (ok, detail) = await check(server)
                         pool.record(check: ok, server: index, detail: detail)
-                        try? await Task.sleep(for: server.interval)
+                        try? await Task.sleep(for: pool.nextCheckDelay(server: index))
                     }
                 }
             }
@@ -55,7 +57,8 @@ struct HealthChecker: Sendable {
                         )
                     )
                 )
-                .connect(host: server.address, port: server.port) { channel in
+                .connect(host: server.checkAddress ?? server.address, port: server.checkPort ?? server.port) {
+                    channel in
                     channel.eventLoop.makeCompletedFuture {
                         try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: channel)
                     }
@@ -65,9 +68,7 @@ struct HealthChecker: Sendable {
                 return (true, "TCP connect ok")
             }
             return try await channel.executeThenClose { inbound, outbound in
-                let request =
-                    "\(httpCheck.method) \(httpCheck.uri) HTTP/1.0\r\nUser-Agent: failover-agent-check\r\n\r\n"
-                try await outbound.write(ByteBuffer(string: request))
+                try await outbound.write(ByteBuffer(string: httpCheck.request))
                 var head = ""
                 for try await var chunk in inbound {
                     head += chunk.readString(length: chunk.readableBytes) ?? ""
@@ -77,8 +78,7 @@ struct HealthChecker: Sendable {
                 guard words.count >= 2, words[0].hasPrefix("HTTP/"), let status = Int(words[1]) else {
                     return (false, "HTTP check: no valid status line")
                 }
-                let ok = httpCheck.expectStatus.map { status == $0 } ?? (200..<400).contains(status)
-                return (ok, "HTTP check: status \(status)")
+                return (httpCheck.accepts(status: status), "HTTP check: status \(status)")
             }
         } catch {
             return (false, "check failed: \(error)")

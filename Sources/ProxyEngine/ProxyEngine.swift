@@ -28,6 +28,10 @@ public final class ProxyEngine: Sendable {
     /// Whether the engine made its own sockets (and so closes them when it stops).
     let ownsSockets: Bool
     let draining = DrainFlag()
+    /// `global maxconn`, over every frontend.
+    let globalLimit: ConnectionLimiter?
+    /// Each frontend's `maxconn`, in file order.
+    let frontendLimits: [ConnectionLimiter?]
 
     /// Creates an engine for a parsed configuration. Engines that replace one another on reload share
     /// `sockets`, so they accept from the same listening sockets.
@@ -46,6 +50,8 @@ public final class ProxyEngine: Sendable {
         for backend in configuration.backends { pools[backend.name] = BackendPool(backend: backend, logger: logger) }
         self.pools = pools
         frontendCounters = configuration.frontends.map { _ in TrafficCounters() }
+        globalLimit = configuration.maxConnections.map(ConnectionLimiter.init)
+        frontendLimits = configuration.frontends.map { $0.maxConnections.map(ConnectionLimiter.init) }
         statsSource = StatsSource(
             frontends: Array(zip(configuration.frontends, frontendCounters)),
             pools: configuration.backends.compactMap { pools[$0.name] }
@@ -78,7 +84,10 @@ public final class ProxyEngine: Sendable {
         do {
             for (index, frontend) in configuration.frontends.enumerated() {
                 for bind in frontend.binds {
-                    listeners.append(try await listen(frontend, bind, counters: frontendCounters[index]))
+                    let limits = [globalLimit, frontendLimits[index]].compactMap { $0 }
+                    let listener = try await listen(frontend, bind, counters: frontendCounters[index], limits: limits)
+                    for limit in limits { limit.govern(listener) }
+                    listeners.append(listener)
                 }
             }
         } catch {
@@ -104,6 +113,7 @@ public final class ProxyEngine: Sendable {
             tasks.cancelAll()
         }
         draining.set()
+        for limit in [globalLimit] + frontendLimits { limit?.stop() }
         // Stop accepting first and let connections already accepted finish setting up, then close: closing a
         // listener in the middle of an accept can drop the connection being accepted.
         for channel in listeners { try? await channel.setOption(.autoRead, value: false).get() }
@@ -141,7 +151,8 @@ public final class ProxyEngine: Sendable {
     private func listen(
         _ frontend: Frontend,
         _ bind: BindAddress,
-        counters: TrafficCounters
+        counters: TrafficCounters,
+        limits: [ConnectionLimiter]
     ) async throws
         -> any Channel
     {
@@ -151,15 +162,22 @@ public final class ProxyEngine: Sendable {
         let limit = frontend.maxConnections ?? configuration.maxConnections
         let connectTimeout = frontend.timeouts.connect
         var stats: StatsReporter?
-        if frontend.mode == .http,
-            let settings = frontend.stats ?? frontend.defaultBackend.flatMap({ pools[$0]?.backend.stats })
-        {
-            stats = StatsReporter(settings: settings, source: statsSource)
+        if frontend.mode == .http {
+            if let settings = frontend.stats {
+                stats = StatsReporter(settings: settings, source: statsSource, holder: frontend.name)
+            } else if let backend = frontend.defaultBackend.flatMap({ pools[$0]?.backend }),
+                let settings = backend.stats
+            {
+                stats = StatsReporter(settings: settings, source: statsSource, holder: backend.name)
+            }
         }
         let site = HTTPSite(
             frontend: frontend,
             router: router,
             pools: pools,
+            forwarding: pools.compactMapValues {
+                ForwardedHeader(frontend: frontend.forwardFor, backend: $0.backend.forwardFor)
+            },
             connections: connections,
             counters: counters,
             stats: stats,
@@ -177,10 +195,9 @@ public final class ProxyEngine: Sendable {
                 .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
                 .childChannelInitializer { client in
                     client.eventLoop.makeCompletedFuture {
-                        if let limit, counters.current.load(ordering: .relaxed) >= limit {
-                            counters.failed()
-                            client.close(promise: nil)
-                            return
+                        if !limits.isEmpty {
+                            for limit in limits { limit.opened() }
+                            client.closeFuture.whenComplete { _ in for limit in limits { limit.closed() } }
                         }
                         let operations = client.pipeline.syncOperations
                         if frontend.mode == .http {
@@ -298,10 +315,11 @@ private struct Connector: Sendable {
                             return
                         }
                         let (clientSide, serverSide) = GlueHandler.matchedPair(
+                            // `timeout tunnel` replaces both once the connection is set up (HAProxy).
                             counting: self.clientCounters,
-                            idle: self.clientTimeout.map(TimeAmount.of),
+                            idle: (pool.backend.timeouts.tunnel ?? self.clientTimeout).map(TimeAmount.of),
                             and: pool.traffic[index],
-                            idle: pool.backend.timeouts.server.map(TimeAmount.of)
+                            idle: (pool.backend.timeouts.tunnel ?? pool.backend.timeouts.server).map(TimeAmount.of)
                         )
                         let operations = client.pipeline.syncOperations
                         try operations.addHandler(clientSide)

@@ -14,10 +14,30 @@ struct StatsPage: Sendable {
 struct StatsReporter: Sendable {
     let settings: StatsSettings
     let source: StatsSource
+    /// The section whose `stats` lines these are (`stats scope .`).
+    let holder: String
+
+    /// Whether a request with this `Authorization` value may see the page: always without `stats auth`;
+    /// else HTTP Basic credentials equal to one `stats auth USER:PASSWORD`.
+    func authorizes(_ authorization: String?) -> Bool {
+        guard !settings.credentials.isEmpty else { return true }
+        guard let authorization, authorization.count > 6, authorization.prefix(6).lowercased() == "basic ",
+            let decoded = Data(base64Encoded: String(authorization.dropFirst(6).drop { $0 == " " }))
+        else { return false }
+        let pair = Array(decoded)
+        return settings.credentials.contains { pair == Array("\($0.user):\($0.password)".utf8) }
+    }
+
+    /// The `WWW-Authenticate` value sent with a 401.
+    var challenge: String { "Basic realm=\"\(settings.realm)\"" }
 
     func page(for uri: String) -> StatsPage {
         let suffix = uri.dropFirst(settings.uri.count)
-        let rows = source.rows()
+        var rows = source.rows()
+        if !settings.scope.isEmpty {
+            let shown = Set(settings.scope.map { $0 == "." ? holder : $0 })
+            rows = rows.filter { shown.contains($0.proxy) }
+        }
         if suffix.hasPrefix(";csv") { return StatsPage(contentType: "text/plain; charset=utf-8", body: Self.csv(rows)) }
         if suffix.hasPrefix(";json") { return StatsPage(contentType: "application/json", body: Self.json(rows)) }
         if suffix.hasPrefix(";prometheus") || suffix.hasPrefix(";metrics") {

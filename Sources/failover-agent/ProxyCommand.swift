@@ -18,7 +18,7 @@ extension FailoverAgentCommand {
         )
 
         @Option(name: .shortAndLong, help: "The proxy configuration (HAProxy subset, docs/proxy-config.md).")
-        var config: String
+        var config: String?
 
         @Flag(help: "Validate the configuration and exit 0 (valid) or 1 (with every error).")
         var check = false
@@ -26,20 +26,33 @@ extension FailoverAgentCommand {
         @Option(help: "Log level: trace, debug, info, notice, warning, error.")
         var logLevel = "info"
 
+        @Flag(help: "Print the table of keywords and what the engine does with each (docs/proxy-config.md), and exit.")
+        var keywords = false
+
+        func validate() throws {
+            if config == nil && !keywords { throw ValidationError("--config FILE is required") }
+        }
+
         func run() async throws {
-            let logger = bootstrapLogging(level: logLevel, label: "failover-proxy")
-            guard let data = FileManager.default.contents(atPath: config) else {
-                print("\(config): cannot read it")
-                throw ExitCode(1)
+            if keywords {
+                print(KeywordTable.markdown, terminator: "")
+                return
             }
+            let config = self.config ?? ""
+            let logger = bootstrapLogging(level: logLevel, label: "failover-proxy")
             let parsed: ProxyConfiguration
             do {
-                parsed = try ProxyConfigParser.parse(String(decoding: data, as: UTF8.self), file: config)
+                parsed = try Self.load(config)
             } catch {
                 print(error.description)
                 throw ExitCode(1)
             }
-            for warning in parsed.warnings { print("warning: \(warning)") }
+            if check {
+                for warning in parsed.warnings { print("warning: \(warning)") }
+            } else {
+                // Through the logger (standard error, unbuffered; the journal under the agent), at once.
+                for warning in parsed.warnings { logger.warning("\(warning)") }
+            }
             // `global nbthread` loops, else one loop pinned to each CPU (EventLoopPlacement).
             let (group, pinned, pinFailures) = EventLoopPlacement.makeGroup(threads: parsed.threads)
             if !check {
@@ -77,7 +90,7 @@ extension FailoverAgentCommand {
                 )
                 return
             }
-            try await serve(first: engine, group: group, sockets: sockets, logger: logger)
+            try await serve(config: config, first: engine, group: group, sockets: sockets, logger: logger)
         }
 
         /// Sends `WATCHDOG=1` every 500 ms while every event loop runs a task within a second: the supervising
@@ -108,7 +121,21 @@ extension FailoverAgentCommand {
         /// Serves until SIGTERM/SIGINT; on SIGHUP re-reads the file: an invalid one is refused (the running engine
         /// goes on), a valid one starts a new engine that accepts from the same listening sockets (no queued
         /// connection is lost) and, once it is ready, the old one stops accepting and drains.
+        /// Reads and parses the configuration file, with the files it names (`acl -f`) read as HAProxy reads
+        /// them (relative paths from the working directory).
+        static func load(_ path: String) throws(ProxyConfigError) -> ProxyConfiguration {
+            guard let data = FileManager.default.contents(atPath: path) else {
+                throw ProxyConfigError(
+                    issues: [ProxyConfigIssue(file: path, line: 0, keyword: "file", message: "cannot read it")]
+                )
+            }
+            return try ProxyConfigParser.parse(String(decoding: data, as: UTF8.self), file: path) { name in
+                FileManager.default.contents(atPath: name).map { Array($0) }
+            }
+        }
+
         private func serve(
+            config: String,
             first: ProxyEngine,
             group: MultiThreadedEventLoopGroup,
             sockets: ListeningSockets,
@@ -141,16 +168,10 @@ extension FailoverAgentCommand {
                     await current.value
                     return
                 }
-                guard let data = FileManager.default.contents(atPath: config) else {
-                    logger.error(
-                        "reload refused: cannot read the configuration; the running one stays",
-                        metadata: ["file": "\(config)"]
-                    )
-                    continue
-                }
                 let next: ProxyEngine
                 do {
-                    let parsed = try ProxyConfigParser.parse(String(decoding: data, as: UTF8.self), file: config)
+                    let parsed = try Self.load(config)
+                    for warning in parsed.warnings { logger.warning("\(warning)") }
                     next = try ProxyEngine(
                         configuration: parsed,
                         group: group,

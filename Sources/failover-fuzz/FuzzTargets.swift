@@ -1,6 +1,7 @@
 import FailoverConfig
 import FailoverWire
 import ProxyConfig
+import ProxyEngine
 
 /// The inputs an attacker or a careless operator controls, each behind one function that must never trap,
 /// hang or accept what it must not (docs/reliability.md, "Fuzzing"). Built two ways: with libFuzzer
@@ -48,7 +49,16 @@ enum FuzzTarget: String, CaseIterable {
         case .toml:
             _ = try? AgentConfiguration.parse(String(decoding: bytes, as: UTF8.self), file: "fuzz.toml")
         case .proxyconfig:
-            _ = try? ProxyConfigParser.parse(String(decoding: bytes, as: UTF8.self), file: "fuzz.cfg")
+            // An accepted configuration is also built into everything the engine makes of it (the overflow of
+            // `timeout client 110000d` trapped there, after the parser had accepted it).
+            let files: (String) -> [UInt8]? = { $0 == "patterns.lst" ? Array("/a\n # c\n\n  /b\r\n".utf8) : nil }
+            if let configuration = try? ProxyConfigParser.parse(
+                String(decoding: bytes, as: UTF8.self),
+                file: "fuzz.cfg",
+                readFile: files
+            ) {
+                _ = ProxyEngine.rehearse(configuration)
+            }
         case .httphead:
             HTTPHeadFuzz.run(bytes)
         }

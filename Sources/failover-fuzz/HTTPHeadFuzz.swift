@@ -55,7 +55,7 @@ enum HTTPHeadFuzz {
             head,
             into: &forwarded,
             clientAddress: "192.0.2.50",
-            forwardFor: true,
+            forwardFor: "x-forwarded-for",
             removeCookie: "SRV",
             serverAuthority: "198.51.100.1:8080"
         )

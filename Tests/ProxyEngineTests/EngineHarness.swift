@@ -7,7 +7,8 @@ import ProxyEngine
 /// Parses `text`, runs an engine on it and returns once it is ready (or its run ended: a bind failed, say,
 /// so the test fails instead of hanging). Cancel the task to stop the engine.
 func runEngine(_ text: String, drain: Duration = .milliseconds(100)) async throws -> Task<Void, any Error> {
-    let configuration = try ProxyConfigParser.parse(text, file: "test.cfg")
+    // The parser refuses a last line without a newline, as HAProxy does; the tests write their configs inline.
+    let configuration = try ProxyConfigParser.parse(text.hasSuffix("\n") ? text : text + "\n", file: "test.cfg")
     let engine = try ProxyEngine(
         configuration: configuration,
         group: MultiThreadedEventLoopGroup.singleton,

@@ -35,7 +35,7 @@ private func upstream(_ head: HTTPHead, forwardFor: Bool = false, removeCookie: 
         head,
         into: &out,
         clientAddress: "192.0.2.50",
-        forwardFor: forwardFor,
+        forwardFor: forwardFor ? "x-forwarded-for" : nil,
         removeCookie: removeCookie,
         serverAuthority: "127.0.0.1:8081"
     )
