@@ -63,7 +63,7 @@ public enum KeywordTable {
     static let noTLS =
         "only matters for TLS, which the engine does not terminate yet ('ssl' on bind and server lines is refused)"
     static let queueing =
-        "queueing for a server slot is not built yet: the engine would answer 503 at once where HAProxy queues; remove it, or run HAProxy (engine.kind = \"haproxy\")"
+        "requests wait in the backend's queue (bounded by 'timeout queue'); per-server queues, which this bounds, are not built"
     static let healthChecks15 =
         "this check type is not built yet; use 'option httpchk' or TCP connect checks, or run HAProxy"
 
@@ -200,12 +200,7 @@ public enum KeywordTable {
         KeywordEntry("timeout http-request", .proxy, .honoured, example: "timeout http-request 10s"),
         KeywordEntry("timeout http-keep-alive", .proxy, .honoured, example: "timeout http-keep-alive 2s"),
         KeywordEntry("timeout tunnel", .proxy, .honoured, example: "timeout tunnel 1h"),
-        KeywordEntry(
-            "timeout queue",
-            .proxy,
-            .refused(queueing),
-            example: "timeout queue 30s"
-        ),
+        KeywordEntry("timeout queue", .proxy, .honoured, example: "timeout queue 30s"),
         KeywordEntry(
             "timeout tarpit",
             .proxy,
@@ -351,7 +346,7 @@ public enum KeywordTable {
         KeywordEntry("addr", .server, .honoured, example: "addr 127.0.0.2"),
         KeywordEntry("backup", .server, .honoured),
         KeywordEntry("weight", .server, .honoured, example: "weight 10"),
-        KeywordEntry("maxconn", .server, .refused(queueing), example: "maxconn 100"),
+        KeywordEntry("maxconn", .server, .honoured, example: "maxconn 100"),
         KeywordEntry("maxqueue", .server, .refused(queueing), example: "maxqueue 10"),
         KeywordEntry("disabled", .server, .honoured),
         KeywordEntry("cookie", .server, .honoured, example: "cookie s1"),

@@ -326,6 +326,7 @@ extension ParserState {
         case "http-request": path = \.httpRequest
         case "http-keep-alive": path = \.httpKeepAlive
         case "tunnel": path = \.tunnel
+        case "queue": path = \.queue
         default:
             notImplemented(phrase, .proxy, number, where: "this section")
             return

@@ -15,7 +15,7 @@ public struct Server: Hashable, Sendable {
     public var fall: Int
     public var backup: Bool
     public var weight: Int
-    /// Server `maxconn`: the parser refuses it until queueing is built (docs/proxy-config.md), so it is nil.
+    /// `maxconn`: connections (HTTP: requests) at once; more wait in the backend's queue.
     public var maxConnections: Int?
     public var disabled: Bool
     public var cookie: String?

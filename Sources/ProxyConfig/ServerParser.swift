@@ -67,6 +67,7 @@ enum ServerParser {
             case "rise": server.rise = amount(in: 1...Int(Int32.max)) ?? server.rise
             case "fall": server.fall = amount(in: 1...Int(Int32.max)) ?? server.fall
             case "weight": server.weight = amount(in: 0...256) ?? server.weight
+            case "maxconn": server.maxConnections = amount(in: 1...Int(Int32.max))
             case "port": server.checkPort = amount(in: 1...65_535)
             case "addr":
                 guard let text = value() else { continue }

@@ -9,6 +9,8 @@ public struct Timeouts: Hashable, Sendable {
     public var httpKeepAlive: Duration?
     /// `timeout tunnel`: replaces client and server once a TCP-mode connection is set up.
     public var tunnel: Duration?
+    /// `timeout queue`: how long a request waits for a server slot (default: `timeout connect`).
+    public var queue: Duration?
 
     public init() {}
 }

@@ -24,6 +24,8 @@ final class BackendPool: Sendable {
     let backend: Backend
     let logger: Logger
     private let states: Mutex<[ServerState]>
+    /// Clients waiting for a server slot. Lock order: `queue`, then `states`.
+    private let queue = Mutex(WaitQueue())
     /// Bytes and errors per server, by index.
     let traffic: [TrafficCounters]
     /// Requests or connections that found no server.
@@ -64,7 +66,21 @@ final class BackendPool: Sendable {
     /// Backup servers serve only while no other server is up. Returns the server's index.
     /// A `preferred` server (a sticky cookie's) is chosen when it can serve; else the algorithm picks.
     func pick(client: String?, excluding excluded: Set<Int> = [], preferred: Int? = nil) -> Int? {
-        states.withLock { states in
+        let chosen = states.withLock { states in
+            choose(&states, client: client, excluding: excluded, preferred: preferred)
+        }
+        if chosen == nil { unavailable.add(1, ordering: .relaxed) }
+        return chosen
+    }
+
+    /// `pick` inside the lock, counting nothing when no server can take the client.
+    private func choose(
+        _ states: inout [ServerState],
+        client: String?,
+        excluding excluded: Set<Int>,
+        preferred: Int?
+    ) -> Int? {
+        do {
             let servers = backend.servers
             if let preferred, servers.indices.contains(preferred), !excluded.contains(preferred),
                 states[preferred].up, !servers[preferred].disabled,
@@ -89,10 +105,7 @@ final class BackendPool: Sendable {
                 backup = true
                 count = servers.indices.reduce(0) { $0 + (eligible($1, true) ? 1 : 0) }
             }
-            guard count > 0 else {
-                unavailable.add(1, ordering: .relaxed)
-                return nil
-            }
+            guard count > 0 else { return nil }
             var chosen = -1
             switch backend.balance {
             case .roundrobin:
@@ -134,9 +147,10 @@ final class BackendPool: Sendable {
         }
     }
 
-    /// A connection to server `index` ended (or never got going).
+    /// A connection to server `index` ended (or never got going). Its slot goes to the first waiter.
     func release(_ index: Int) {
         states.withLock { $0[index].active = max(0, $0[index].active - 1) }
+        if backend.servers[index].maxConnections != nil { serveQueue() }
     }
 
     /// The time to wait before the next check of server `index`, as HAProxy chooses it: `inter` while the
@@ -191,6 +205,93 @@ final class BackendPool: Sendable {
                 ]
             )
         }
+        // A server that came up takes waiting clients.
+        if change == true { serveQueue() }
         return change
     }
+}
+
+extension BackendPool {
+    /// What `acquire` got.
+    enum Acquired: Sendable {
+        /// A server's slot, taken.
+        case server(Int)
+        /// Every server that could serve is at its `maxconn`: the client waits in the backend's queue. The
+        /// slot comes through `deliver`; `cancel(ticket)` withdraws the wait.
+        case queued(ticket: UInt64)
+        /// No server can serve (none up, all disabled).
+        case unavailable
+    }
+
+    /// A server for a new request or connection, or a place in the queue when every server that could take
+    /// it is at its `maxconn` (HAProxy queues there; `timeout queue`, else `timeout connect`, bounds the
+    /// wait, which the caller enforces with `cancel`). `deliver` is called once, from whichever thread frees
+    /// the slot, with the server's index; the caller owns that slot and must `release` it.
+    func acquire(client: String?, preferred: Int?, deliver: @escaping @Sendable (Int) -> Void) -> Acquired {
+        let outcome: Acquired = queue.withLock { queue in
+            if queue.waiters.isEmpty,
+                let index = states.withLock({ choose(&$0, client: client, excluding: [], preferred: preferred) })
+            {
+                return .server(index)
+            }
+            guard states.withLock({ anyFull($0) }) else { return .unavailable }
+            queue.nextTicket += 1
+            queue.waiters.append(Waiter(ticket: queue.nextTicket, client: client, deliver: deliver))
+            return .queued(ticket: queue.nextTicket)
+        }
+        switch outcome {
+        case .unavailable: unavailable.add(1, ordering: .relaxed)
+        case .queued: serveQueue()
+        case .server: break
+        }
+        return outcome
+    }
+
+    /// Withdraws a wait. False when its slot was already handed out (the delivery is on its way; the
+    /// caller must release that slot when it arrives).
+    func cancel(ticket: UInt64) -> Bool {
+        queue.withLock { queue in
+            guard let position = queue.waiters.firstIndex(where: { $0.ticket == ticket }) else { return false }
+            queue.waiters.remove(at: position)
+            return true
+        }
+    }
+
+    /// Requests and connections waiting for a slot now.
+    var queued: Int { queue.withLock { $0.waiters.count } }
+
+    /// Hands free slots to the waiters, first come first served.
+    func serveQueue() {
+        var deliveries: [(Waiter, Int)] = []
+        queue.withLock { queue in
+            while let first = queue.waiters.first,
+                let index = states.withLock({ choose(&$0, client: first.client, excluding: [], preferred: nil) })
+            {
+                queue.waiters.removeFirst()
+                deliveries.append((first, index))
+            }
+        }
+        for (waiter, index) in deliveries { waiter.deliver(index) }
+    }
+
+    /// Whether a server that could serve is only kept from it by its `maxconn`.
+    private func anyFull(_ states: [ServerState]) -> Bool {
+        zip(backend.servers, states).contains { server, state in
+            !server.disabled && server.weight > 0 && state.up
+                && server.maxConnections.map { state.active >= $0 } ?? false
+        }
+    }
+}
+
+/// One request or connection waiting in a backend's queue.
+struct Waiter: Sendable {
+    let ticket: UInt64
+    let client: String?
+    let deliver: @Sendable (Int) -> Void
+}
+
+/// A backend's queue: waiters in arrival order.
+struct WaitQueue: Sendable {
+    var waiters: [Waiter] = []
+    var nextTicket: UInt64 = 0
 }

@@ -73,6 +73,8 @@ final class HTTPFrontendHandler: ChannelDuplexHandler {
     private var pool: BackendPool?
     private var server: Int?
     private var tried: Set<Int> = []
+    /// Waiting in the backend's queue for a server slot (phase `connecting`, no server yet).
+    private var queueTicket: UInt64?
     private var upstream: UpstreamHandler?
     private var reusedConnection = false
     private var retriedFresh = false
@@ -145,6 +147,10 @@ final class HTTPFrontendHandler: ChannelDuplexHandler {
             upstream.close()
         }
         releaseServer()
+        if let ticket = queueTicket, let pool {
+            // When the slot was already handed out, `dequeued` gives it back on arrival.
+            _ = pool.cancel(ticket: ticket)
+        }
         context.fireChannelInactive()
     }
 
@@ -345,6 +351,7 @@ final class HTTPFrontendHandler: ChannelDuplexHandler {
         retriedFresh = false
         continueSent = false
         tried = []
+        queueTicket = nil
         setCookie = nil
         upstreamError = nil
         keepAlive = request.keepsAlive
@@ -376,15 +383,55 @@ final class HTTPFrontendHandler: ChannelDuplexHandler {
         if let cookie = pool.backend.cookie {
             preferred = HTTPMessageRules.cookie(cookie.name, in: request).flatMap(pool.server(cookie:))
         }
-        guard let index = pool.pick(client: clientAddress, preferred: preferred) else {
+        let loop = context.eventLoop
+        let bound = NIOLoopBound(self, eventLoop: loop)
+        let id = exchangeID
+        switch pool.acquire(
+            client: clientAddress,
+            preferred: preferred,
+            deliver: { index in loop.execute { bound.value.dequeued(index, exchange: id) } }
+        ) {
+        case .server(let index):
+            server = index
+            prepareUpstreamHead(pool, index)
+            phase = .connecting
+            connect(index, preferIdle: true)
+        case .queued(let ticket):
+            // Every server that could serve is at its maxconn: wait in the queue, as HAProxy does.
+            queueTicket = ticket
+            phase = .connecting
+            let timeout =
+                pool.backend.timeouts.queue ?? pool.backend.timeouts.connect ?? site.frontend.timeouts.connect
+                ?? .seconds(5)
+            setTimer(.queue, .now() + TimeAmount.of(timeout))
+        case .unavailable:
             site.counters.failed()
             respondLocally(503, detail: "No server is available to handle this request.")
+        }
+    }
+
+    /// A server slot for the queued exchange `exchange` (from whichever loop freed it). A slot that comes
+    /// after the exchange ended is given back.
+    private func dequeued(_ index: Int, exchange: Int) {
+        guard exchange == exchangeID, queueTicket != nil, case .connecting = phase, let pool else {
+            pool?.release(index)
             return
         }
+        queueTicket = nil
+        clearTimer()
         server = index
         prepareUpstreamHead(pool, index)
-        phase = .connecting
         connect(index, preferIdle: true)
+    }
+
+    /// The queue wait ran out: 503, as HAProxy answers after `timeout queue`.
+    private func queueTimedOut() {
+        guard let ticket = queueTicket, let pool else { return }
+        // False: the slot is on its way (dequeued will use it).
+        guard pool.cancel(ticket: ticket) else { return }
+        queueTicket = nil
+        site.counters.failed()
+        respondLocally(503, detail: "No server is available to handle this request.")
     }
 
     /// Writes the head to send to server `index` of `pool` (again when another server is tried: the Host
@@ -757,6 +804,8 @@ final class HTTPFrontendHandler: ChannelDuplexHandler {
         case server
         /// A request body is arriving (`timeout client` between its reads).
         case clientBody
+        /// Waiting in the backend's queue (`timeout queue`).
+        case queue
     }
 
     // One scheduled task per connection, moved only when a deadline comes earlier than it: most requests
@@ -811,6 +860,9 @@ final class HTTPFrontendHandler: ChannelDuplexHandler {
         case .clientBody:
             guard !requestEnded else { return }
             clientBodyTimedOut()
+        case .queue:
+            guard case .connecting = phase else { return }
+            queueTimedOut()
         }
     }
 

@@ -22,7 +22,9 @@ extension ProxyEngine {
                 pool.record(check: true, server: index, detail: "rehearsal")
                 built += 1
             }
-            for timeout in [backend.timeouts.connect, backend.timeouts.server, backend.timeouts.tunnel] {
+            for timeout in [
+                backend.timeouts.connect, backend.timeouts.server, backend.timeouts.tunnel, backend.timeouts.queue,
+            ] {
                 if let timeout { _ = TimeAmount.of(timeout) }
             }
             built += 1

@@ -219,6 +219,8 @@ public final class ProxyEngine: Sendable {
                                 clientCounters: counters,
                                 source: client.remoteAddress?.ipAddress,
                                 connectTimeout: pool.backend.timeouts.connect ?? connectTimeout ?? .seconds(5),
+                                queueTimeout: pool.backend.timeouts.queue ?? pool.backend.timeouts.connect
+                                    ?? connectTimeout ?? .seconds(5),
                                 clientTimeout: frontend.timeouts.client,
                                 logger: logger
                             )
@@ -272,19 +274,52 @@ private struct Connector: Sendable {
     let clientCounters: TrafficCounters
     let source: String?
     let connectTimeout: Duration
+    /// `timeout queue`, else `timeout connect`: how long a connection waits for a server slot.
+    let queueTimeout: Duration
     /// `timeout client`: the client's connection closes after this long without traffic.
     let clientTimeout: Duration?
     let logger: Logger
 
     func connect(tried: Set<Int>) {
-        guard tried.count <= pool.backend.retries, let index = pool.pick(client: source, excluding: tried) else {
-            logger.warning(
-                "no server available",
-                metadata: ["backend": "\(pool.backend.name)", "tried": "\(tried.count)"]
-            )
-            client.close(promise: nil)
+        if tried.isEmpty {
+            let client = self.client
+            let pool = self.pool
+            switch pool.acquire(
+                client: source,
+                preferred: nil,
+                deliver: { index in
+                    client.eventLoop.execute {
+                        // A slot that comes after the client left is given back.
+                        if client.isActive { self.start(index, tried: []) } else { pool.release(index) }
+                    }
+                }
+            ) {
+            case .server(let index):
+                start(index, tried: tried)
+            case .queued(let ticket):
+                // Every server that could serve is at its maxconn: wait, as HAProxy does, up to the timeout.
+                client.closeFuture.whenComplete { _ in _ = pool.cancel(ticket: ticket) }
+                client.eventLoop.scheduleTask(in: TimeAmount.of(queueTimeout)) {
+                    if pool.cancel(ticket: ticket) { client.close(promise: nil) }
+                }
+            case .unavailable:
+                noServer(tried)
+            }
             return
         }
+        guard tried.count <= pool.backend.retries, let index = pool.pick(client: source, excluding: tried) else {
+            noServer(tried)
+            return
+        }
+        start(index, tried: tried)
+    }
+
+    private func noServer(_ tried: Set<Int>) {
+        logger.warning("no server available", metadata: ["backend": "\(pool.backend.name)", "tried": "\(tried.count)"])
+        client.close(promise: nil)
+    }
+
+    private func start(_ index: Int, tried: Set<Int>) {
         let server = pool.backend.servers[index]
         let milliseconds =
             connectTimeout.components.seconds * 1_000 + connectTimeout.components.attoseconds / 1_000_000_000_000_000

@@ -118,6 +118,7 @@ private final class BackendHandler: ChannelInboundHandler {
             payload = body
             for name in [
                 "x-forwarded-for", "cookie", "transfer-encoding", "content-length", "connection", "host", "expect",
+                "x-real-ip",
             ] {
                 headers.add(name: "x-seen-\(name)", value: request.headers[name].joined(separator: "|"))
             }

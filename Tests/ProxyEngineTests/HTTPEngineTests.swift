@@ -284,4 +284,123 @@ struct HTTPEngineTests {
         #expect(bodies(text ?? "") == ["a", "a"])
         try await a.stop()
     }
+
+    @Test(
+        "server maxconn queues requests as HAProxy does (it answered 503 at once); timeout queue ends the wait with 503"
+    )
+    func queueing() async throws {
+        let a = try await HTTPBackend.start("a", port: base + 1)
+        func config(queue: String) -> String {
+            """
+            defaults
+                mode http
+                timeout connect 1s
+                timeout server 3s
+                timeout queue \(queue)
+            listen web
+                bind 127.0.0.1:\(base)
+                server a 127.0.0.1:\(base + 1) maxconn 1
+
+            """
+        }
+        let slow = "GET /slow HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n"
+        let engine = try await start(config(queue: "10s"))
+        async let first = exchange(port: base, slow)
+        async let second = exchange(port: base, slow)
+        let answers = try await [first, second]
+        #expect(answers.map { $0.prefix(12) } == ["HTTP/1.1 200", "HTTP/1.1 200"], "\(answers)")
+        engine.cancel()
+        _ = try? await engine.value
+        let short = try await start(config(queue: "300ms"))
+        async let third = exchange(port: base, slow)
+        try await Task.sleep(for: .milliseconds(100))
+        async let fourth = exchange(port: base, slow)
+        let timed = try await [third, fourth]
+        #expect(timed.map { $0.prefix(12) } == ["HTTP/1.1 200", "HTTP/1.1 503"], "\(timed)")
+        short.cancel()
+        _ = try? await short.value
+        try await a.stop()
+    }
+
+    @Test("stats auth: 401 with the realm without valid Basic credentials, the page with them")
+    func statsAuth() async throws {
+        let engine = try await start(
+            """
+            listen stats
+                mode http
+                bind 127.0.0.1:\(base)
+                stats uri /stats
+                stats auth admin:secret
+                stats realm Ops
+
+            """
+        )
+        defer { engine.cancel() }
+        func ask(_ authorization: String?) async throws -> String {
+            let line = authorization.map { "Authorization: \($0)\r\n" } ?? ""
+            return try await exchange(port: base, "GET /stats HTTP/1.1\r\nHost: t\r\n\(line)Connection: close\r\n\r\n")
+        }
+        let anonymous = try await ask(nil)
+        #expect(anonymous.hasPrefix("HTTP/1.1 401"))
+        #expect(anonymous.contains("www-authenticate: Basic realm=\"Ops\"\r\n"))
+        #expect(try await ask("Basic YWRtaW46d3Jvbmc=").hasPrefix("HTTP/1.1 401"))  // admin:wrong
+        #expect(try await ask("Basic YWRtaW46c2VjcmV0").hasPrefix("HTTP/1.1 200"))  // admin:secret
+    }
+
+    @Test("option forwardfor: except skips the network, header names the header, if-none keeps the client's")
+    func forwardForArguments() async throws {
+        let a = try await HTTPBackend.start("a", port: base + 1)
+        func seen(_ option: String, _ extra: String = "") async throws -> String {
+            let engine = try await start(
+                "defaults\n    mode http\nlisten web\n    bind 127.0.0.1:\(base)\n    \(option)\n"
+                    + "    server a 127.0.0.1:\(base + 1)\n"
+            )
+            defer { engine.cancel() }
+            let answer = try await exchange(
+                port: base,
+                "GET /echo HTTP/1.1\r\nHost: t\r\n\(extra)Connection: close\r\n\r\n"
+            )
+            engine.cancel()
+            _ = try? await engine.value
+            return answer
+        }
+        #expect(try await seen("option forwardfor").contains("x-seen-x-forwarded-for: 127.0.0.1\r\n"))
+        #expect(try await seen("option forwardfor except 127.0.0.0/8").contains("x-seen-x-forwarded-for: \r\n"))
+        let realIP = try await seen("option forwardfor header X-Real-IP", "X-Real-IP: 6.6.6.6\r\n")
+        #expect(realIP.contains("x-seen-x-real-ip: 6.6.6.6|127.0.0.1\r\n"), "\(realIP)")
+        let ifNone = try await seen("option forwardfor if-none", "X-Forwarded-For: 6.6.6.6\r\n")
+        #expect(ifNone.contains("x-seen-x-forwarded-for: 6.6.6.6\r\n"), "\(ifNone)")
+        try await a.stop()
+    }
+
+    @Test("use_backend B unless A1 A2 is !(A1 and A2): an outsider with the admin Host is refused (it failed open)")
+    func unlessNegatesTheConjunction() async throws {
+        let a = try await HTTPBackend.start("admin", port: base + 1)
+        let b = try await HTTPBackend.start("forbidden", port: base + 2)
+        let engine = try await start(
+            """
+            defaults
+                mode http
+            frontend web
+                bind 127.0.0.1:\(base)
+                acl office src 192.0.2.0/24
+                acl admin_host hdr(host) -i admin.example.com
+                use_backend forbidden unless office admin_host
+                default_backend admin
+            backend admin
+                server a 127.0.0.1:\(base + 1)
+            backend forbidden
+                server b 127.0.0.1:\(base + 2)
+
+            """
+        )
+        defer { engine.cancel() }
+        let answer = try await exchange(
+            port: base,
+            "GET / HTTP/1.1\r\nHost: admin.example.com\r\nConnection: close\r\n\r\n"
+        )
+        #expect(bodies(answer) == ["forbidden"])
+        try await a.stop()
+        try await b.stop()
+    }
 }
