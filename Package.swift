@@ -54,6 +54,13 @@ let package = Package(
             dependencies: ["FailoverCore", "FailoverWire", "TOMLKit"],
             swiftSettings: strictSettings
         ),
+        // The one check of a node's configuration (failoverctl check, failover-agent check, the agent's start):
+        // the TOML, the key as the agent reads it, the links against this host, the engine's configuration.
+        .target(
+            name: "NodeCheck",
+            dependencies: ["FailoverConfig", "FailoverWire", "ProxyConfig"],
+            swiftSettings: strictSettings
+        ),
         // PURE: the proxy engine's configuration language (a documented subset of HAProxy's).
         .target(name: "ProxyConfig", swiftSettings: strictSettings),
         // The embedded proxy engine (its own process: `failover-agent proxy`).
@@ -84,6 +91,7 @@ let package = Package(
             name: "FailoverAgent",
             dependencies: [
                 "FailoverCore", "FailoverWire", "FailoverConfig", "ControlProtocol", "SystemdNotify", "CFailoverNet",
+                "NodeCheck",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -104,7 +112,7 @@ let package = Package(
             name: "failover-agent",
             dependencies: [
                 "ControlProtocol", "FailoverAgent", "FailoverConfig", "FailoverWire", "ProxyConfig", "ProxyEngine",
-                "SystemdNotify",
+                "SystemdNotify", "NodeCheck",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
@@ -118,7 +126,7 @@ let package = Package(
         .executableTarget(
             name: "failoverctl",
             dependencies: [
-                "ControlProtocol", "FailoverConfig", "FailoverWire", "ProxyConfig",
+                "ControlProtocol", "FailoverConfig", "FailoverWire", "NodeCheck", "ProxyConfig",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strictSettings

@@ -1,6 +1,7 @@
 import FailoverConfig
 import FailoverWire
 import Foundation
+import NodeCheck
 
 /// Why the agent cannot start with the files it was given. Each says what to do.
 public struct AgentSetupError: Error, CustomStringConvertible {
@@ -24,29 +25,12 @@ public enum AgentSetup {
         return try AgentConfiguration.parse(String(decoding: data, as: UTF8.self), file: path)
     }
 
-    /// Reads the key file, refusing one that others can read.
+    /// Reads the key file as `NodeCheck` does (no symbolic link, owner only, checked on the descriptor read).
     public static func loadKeyring(_ path: String) throws -> Keyring {
-        var info = stat()
-        guard stat(path, &info) == 0 else {
-            throw AgentSetupError(
-                description: "\(path): cannot read the cluster key (\(fileProblem(path))); create it with "
-                    + "`failoverctl keygen > \(path)` on one node and copy it to the other"
-            )
-        }
-        if info.st_mode & 0o077 != 0 {
-            throw AgentSetupError(
-                description:
-                    "\(path): the cluster key is readable by others (mode \(String(info.st_mode & 0o777, radix: 8))); "
-                    + "fix it with: chmod 600 \(path)"
-            )
-        }
-        guard let data = FileManager.default.contents(atPath: path) else {
-            throw AgentSetupError(description: "\(path): cannot read the cluster key (\(fileProblem(path)))")
-        }
         do {
-            return try Keyring(keyFileText: String(decoding: data, as: UTF8.self))
+            return try KeyFile.read(path)
         } catch {
-            throw AgentSetupError(description: "\(path): \(error)")
+            throw AgentSetupError(description: error.description)
         }
     }
 

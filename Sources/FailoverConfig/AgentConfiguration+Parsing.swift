@@ -60,6 +60,7 @@ extension AgentConfiguration {
         let node = parseNode(root, &reader)
         let cluster = parseCluster(root, &reader)
         let vips = parseVIPs(root, &reader)
+        checkVIPsAgainstLinks(vips, cluster?.links ?? [], &reader)
         let witness = parseWitness(root, &reader)
         let engine = parseEngine(root, &reader)
         let hooks = parseHooks(root, &reader)
@@ -285,6 +286,22 @@ extension AgentConfiguration {
             vips.append(VIP(address: address, prefixLength: length, interface: interface))
         }
         return vips
+    }
+
+    /// A VIP is moved between the nodes: the agent adds it and, at start, removes it where it finds it. Equal
+    /// to a link's address it would take the node's own address (and its heartbeats, and SSH) away.
+    private static func checkVIPsAgainstLinks(_ vips: [VIP], _ links: [Link], _ reader: inout TOMLReader) {
+        for (index, vip) in vips.enumerated() {
+            for (number, link) in links.enumerated() {
+                let side = vip.address == link.local ? "local" : vip.address == link.peer ? "peer" : nil
+                guard let side else { continue }
+                reader.issue(
+                    "vip.\(index).address",
+                    "\(vip.address) is cluster.link.\(number).\(side), a node's own address; the agent moves and removes "
+                        + "VIPs, so it would take that address away: use an address no node has"
+                )
+            }
+        }
     }
 
     private static func parseWitness(_ root: TOMLTable, _ reader: inout TOMLReader) -> Witness? {

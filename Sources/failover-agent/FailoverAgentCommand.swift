@@ -5,6 +5,7 @@ import FailoverConfig
 import FailoverWire
 import Logging
 import Metrics
+import NodeCheck
 import Prometheus
 import ServiceLifecycle
 import UnixSignals
@@ -77,17 +78,14 @@ extension FailoverAgentCommand {
         @Option(name: .shortAndLong, help: "The agent's TOML configuration.")
         var config = "/etc/failover-agent/agent.toml"
 
+        @Flag(help: "Do not compare the links with this host's addresses (checking a file for another host).")
+        var otherHost = false
+
         func run() throws {
-            do {
-                let (configuration, keyring) = try AgentSetup.load(configurationPath: config)
-                print(
-                    "\(config): OK (node \(configuration.node.name), links: \(configuration.cluster.links.count), "
-                        + "VIPs: \(configuration.vips.count), key \(keyring.signing.fingerprint))"
-                )
-            } catch {
-                print("\(error)")
-                throw ExitCode(1)
-            }
+            // The same check as `failoverctl check` (NodeCheck): one verdict.
+            let report = NodeCheck.run(path: config, hostAddresses: otherHost ? nil : HostAddresses.current())
+            report.lines(path: config).forEach { print($0) }
+            if !report.errors.isEmpty { throw ExitCode(1) }
         }
     }
 }

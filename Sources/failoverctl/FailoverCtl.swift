@@ -3,6 +3,7 @@ import ControlProtocol
 import FailoverConfig
 import FailoverWire
 import Foundation
+import NodeCheck
 import ProxyConfig
 
 /// `failoverctl`: the operator's tool.
@@ -155,61 +156,22 @@ extension FailoverCtl {
         )
         @Option(name: .shortAndLong, help: "The agent's TOML configuration.")
         var config = "/etc/failover-agent/agent.toml"
-        @Flag(help: "Print {\"ok\": …, \"errors\": […]} as JSON.")
+        @Flag(help: "Print {\"ok\": …, \"errors\": […], \"warnings\": […]} as JSON.")
         var json = false
+        @Flag(help: "Do not compare the links with this host's addresses (checking a file for another host).")
+        var otherHost = false
 
         func run() throws {
-            let problems = Self.problems(config)
+            // The same check as `failover-agent check` and the agent's start (NodeCheck): one verdict.
+            let report = NodeCheck.run(path: config, hostAddresses: otherHost ? nil : HostAddresses.current())
             if json {
-                let text = problems.map(jsonString).joined(separator: ",")
-                print("{\"ok\":\(problems.isEmpty),\"errors\":[\(text)]}")
-            } else if problems.isEmpty {
-                print("\(config): OK")
+                let errors = report.errors.map(jsonString).joined(separator: ",")
+                let warnings = report.warnings.map(jsonString).joined(separator: ",")
+                print("{\"ok\":\(report.errors.isEmpty),\"errors\":[\(errors)],\"warnings\":[\(warnings)]}")
             } else {
-                problems.forEach { print($0) }
+                report.lines(path: config).forEach { print($0) }
             }
-            if !problems.isEmpty { throw ExitCode(ExitCodes.failed) }
-        }
-
-        /// Every problem of the configuration, its key file and (for the embedded engine) the engine's
-        /// configuration, each naming the file, line, key and fix.
-        static func problems(_ config: String) -> [String] {
-            guard let data = FileManager.default.contents(atPath: config) else {
-                return [
-                    "\(config): cannot read it (\(FileManager.default.fileExists(atPath: config) ? "permission denied" : "no such file"))"
-                ]
-            }
-            let parsed: AgentConfiguration
-            do {
-                parsed = try AgentConfiguration.parse(String(decoding: data, as: UTF8.self), file: config)
-            } catch {
-                return error.issues.map(\.description)
-            }
-            guard let key = FileManager.default.contents(atPath: parsed.cluster.keyFile) else {
-                return ["\(parsed.cluster.keyFile): cannot read the cluster key (create it with `failoverctl keygen`)"]
-            }
-            do {
-                _ = try Keyring(keyFileText: String(decoding: key, as: UTF8.self))
-            } catch {
-                return ["\(parsed.cluster.keyFile): \(error)"]
-            }
-            return engineProblems(parsed.engine, config: config)
-        }
-
-        /// The engine configuration's problems: unreadable, or (embedded engine) what its parser refuses, with
-        /// file and line. HAProxy's configuration is left to `haproxy -c`, which the agent runs on every change.
-        static func engineProblems(_ engine: AgentConfiguration.Engine, config: String) -> [String] {
-            guard let path = engine.config else { return [] }
-            guard let data = FileManager.default.contents(atPath: path) else {
-                return ["\(path): cannot read the engine configuration (named by [engine] config in \(config))"]
-            }
-            guard engine.kind == .embedded else { return [] }
-            do {
-                _ = try ProxyConfigParser.parse(String(decoding: data, as: UTF8.self), file: path)
-                return []
-            } catch {
-                return error.issues.map(\.description)
-            }
+            if !report.errors.isEmpty { throw ExitCode(ExitCodes.failed) }
         }
     }
 

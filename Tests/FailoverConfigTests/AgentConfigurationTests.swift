@@ -110,6 +110,14 @@ struct AgentConfigurationTests {
         )
     }
 
+    @Test("a VIP equal to a link's local or peer address is refused: the agent would take the node's own address")
+    func vipIsALinkAddress() {
+        let local = Self.example.replacingOnce("address = \"192.0.2.100/24\"", with: "address = \"192.0.2.11/24\"")
+        #expect(Self.issues(local).contains { $0.contains("vip.0.address: 192.0.2.11 is cluster.link.0.local") })
+        let peer = Self.example.replacingOnce("address = \"192.0.2.100/24\"", with: "address = \"198.51.100.12/24\"")
+        #expect(Self.issues(peer).contains { $0.contains("vip.0.address: 198.51.100.12 is cluster.link.1.peer") })
+    }
+
     @Test("every problem is reported at once, in file order")
     func manyErrors() {
         let text = """

@@ -533,11 +533,25 @@ scenario_config_sync() {
     expect "the generation does not move" test "$(config_generation 1)" = "$good"
     expect "the invalid edit never reaches the backup" cmp -s "$LAB_DIR/n2/proxy.cfg" "$LAB_DIR/n2/good.cfg"
     expect "and the engine keeps serving" serves_port 1 8083
-    "$LAB_BIN/failoverctl" check --config "$LAB_DIR/n1/agent.toml" >"$LAB_DIR/out" 2>&1
+    # On the node (its namespace): the check compares the links with the node's own addresses.
+    ip netns exec "$(lab_ns n1)" "$LAB_BIN/failoverctl" check --config "$LAB_DIR/n1/agent.toml" >"$LAB_DIR/out" 2>&1
     expect "failoverctl check exits 1 and names the engine config's line" \
         sh -c "test $? = 1 && grep -q 'proxy.cfg:[0-9]*: .bogus-keyword.' '$LAB_DIR/out'"
     sed -i '/bogus-keyword/d' "$LAB_DIR/n1/proxy.cfg"
-    expect "and says OK once it is fixed" "$LAB_BIN/failoverctl" check --config "$LAB_DIR/n1/agent.toml"
+    expect "and says OK once it is fixed" \
+        ip netns exec "$(lab_ns n1)" "$LAB_BIN/failoverctl" check --config "$LAB_DIR/n1/agent.toml"
+    expect "failover-agent check gives the same verdict" \
+        ip netns exec "$(lab_ns n1)" "$LAB_BIN/failover-agent" check --config "$LAB_DIR/n1/agent.toml"
+    # The likeliest slip: local and peer swapped. The link could not bind; the node would claim the VIP.
+    python3 - "$LAB_DIR/n1/agent.toml" "$LAB_DIR/n1/swapped.toml" <<'PY'
+import re, sys
+text = open(sys.argv[1]).read()
+text = re.sub(r'local = "([^"]+)"\npeer = "([^"]+)"', r'local = "\2"\npeer = "\1"', text)
+open(sys.argv[2], "w").write(text)
+PY
+    ip netns exec "$(lab_ns n1)" "$LAB_BIN/failoverctl" check --config "$LAB_DIR/n1/swapped.toml" >"$LAB_DIR/out" 2>&1
+    expect "check names a link whose local address is not on the node, with the fix" \
+        sh -c "test $? = 1 && grep -q 'is not an address of this host.*swap local and peer' '$LAB_DIR/out'"
     expect "the fixed file is the served version again: note cleared" lab_wait 2 not_status_says 1 "fails the engine"
     add_listener 2 8090
     expect "an edit on the backup is reported as drift" lab_wait 2 status_says 2 "edited on this backup"
