@@ -68,7 +68,16 @@ public struct AgentService: Service {
         let budget = DatagramBudget()
         let (jobs, jobSink) = AsyncStream<VIPJob>.makeStream()
         let (announcements, announceSink) = AsyncStream<String>.makeStream(bufferingPolicy: .bufferingNewest(8))
-        let driver = VIPDriver(vips: configuration.vips, logger: logger)
+        // The record of the VIPs this agent added: in the state directory (a killed run's stay known), else the
+        // runtime directory.
+        let ledgerDirectory =
+            options.stateDirectory
+            ?? "/" + configuration.controlSocket.split(separator: "/").dropLast().joined(separator: "/")
+        let driver = VIPDriver(
+            vips: configuration.vips,
+            ledger: VIPLedger(path: "\(ledgerDirectory)/vips-added"),
+            logger: logger
+        )
         let presence = VIPPresence()
         let announcer = Announcer(vips: configuration.vips, presence: presence, logger: logger)
         let worker = VIPWorker(

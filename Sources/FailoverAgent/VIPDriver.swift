@@ -4,10 +4,12 @@ import Logging
 /// Adds and removes the shared addresses with `ip addr`; the only place that changes interface addresses.
 ///
 /// Operations are retried (3 attempts, 100 ms apart) and report the last error in words. Adding an address
-/// that is already there, or removing one that is gone, counts as success.
+/// that is already there, or removing one that is gone, counts as success. Only addresses the agent added
+/// (its ``VIPLedger``) are ever removed: one it found already there is left in place and reported.
 struct VIPDriver: Sendable {
     let vips: [AgentConfiguration.VIP]
     let ip = IPCommand()
+    let ledger: VIPLedger
     let logger: Logger
 
     /// `ip addr add` for every VIP (or only `subset`). Returns nil on success, else what failed.
@@ -16,25 +18,62 @@ struct VIPDriver: Sendable {
             var arguments = ["addr", "add", "\(vip.address)/\(vip.prefixLength)", "dev", vip.interface]
             if vip.address.isIPv6 { arguments.append("nodad") }
             // IPv4 says "File exists", IPv6 "address already assigned": either way it is there.
-            if let failure = await retry(arguments, tolerate: ["File exists", "already assigned"]) {
+            switch await retry(arguments, tolerate: ["File exists", "already assigned"]) {
+            case .failed(let failure):
                 return "ip \(arguments.joined(separator: " ")): \(failure)"
+            case .done(let wasThere):
+                if !wasThere {
+                    ledger.record(vip)
+                } else if !ledger.contains(vip) {
+                    logger.warning(
+                        "a VIP was already on the interface and the agent did not add it: it serves, but the agent will never remove it",
+                        metadata: [
+                            "vip": "\(vip.address)", "interface": "\(vip.interface)", "fix": "\(Self.foreignFix(vip))",
+                        ]
+                    )
+                }
             }
         }
         return nil
     }
 
-    /// `ip addr del` for every VIP. Returns nil on success, else what failed.
-    func release() async -> String? {
+    /// `ip addr del` for every VIP the agent added. Returns nil on success, else what failed; VIPs found on
+    /// an interface that the agent did not add are left there, logged, and returned in `leftInPlace`.
+    @discardableResult
+    func release() async -> String? { await releaseReporting().failure }
+
+    /// `release`, also saying which VIPs it left in place.
+    func releaseReporting() async -> (failure: String?, leftInPlace: [AgentConfiguration.VIP]) {
         var failures: [String] = []
+        let added = ledger.recorded()
+        var foreign: [AgentConfiguration.VIP] = []
+        let present = await present()
         for vip in vips {
+            guard added.contains(VIPLedger.key(vip)) else {
+                if present.contains(vip) { foreign.append(vip) }
+                continue
+            }
             let arguments = ["addr", "del", "\(vip.address)/\(vip.prefixLength)", "dev", vip.interface]
             // IPv4 says "Cannot assign requested address", IPv6 "address not found": either way it is gone.
             let gone = ["Cannot assign requested address", "address not found"]
-            if let failure = await retry(arguments, tolerate: gone) {
+            if case .failed(let failure) = await retry(arguments, tolerate: gone) {
                 failures.append("ip \(arguments.joined(separator: " ")): \(failure)")
+            } else {
+                ledger.forget(vip)
             }
         }
-        return failures.isEmpty ? nil : failures.joined(separator: "; ")
+        for vip in foreign {
+            logger.error(
+                "a VIP is on the interface but the agent did not add it: left in place",
+                metadata: ["vip": "\(vip.address)", "interface": "\(vip.interface)", "fix": "\(Self.foreignFix(vip))"]
+            )
+        }
+        return (failures.isEmpty ? nil : failures.joined(separator: "; "), foreign)
+    }
+
+    static func foreignFix(_ vip: AgentConfiguration.VIP) -> String {
+        "if it is this node's own address, configure a VIP no node has; if it was added by hand, remove it: "
+            + "ip addr del \(vip.address)/\(vip.prefixLength) dev \(vip.interface)"
     }
 
     /// Which VIPs are on their interfaces now.
@@ -55,11 +94,18 @@ struct VIPDriver: Sendable {
         return found
     }
 
-    private func retry(_ arguments: [String], tolerate: [String]) async -> String? {
+    /// How an `ip` command ended: done (`tolerated`: with one of the tolerated errors), or failed.
+    private enum Outcome {
+        case done(tolerated: Bool)
+        case failed(String)
+    }
+
+    private func retry(_ arguments: [String], tolerate: [String]) async -> Outcome {
         var lastError = ""
         for attempt in 1...3 {
             let result = await ip.run(arguments)
-            if result.succeeded || tolerate.contains(where: { result.error.contains($0) }) { return nil }
+            if result.succeeded { return .done(tolerated: false) }
+            if tolerate.contains(where: { result.error.contains($0) }) { return .done(tolerated: true) }
             lastError = result.error.isEmpty ? "exit status not 0" : result.error
             logger.warning(
                 "ip command failed",
@@ -70,6 +116,6 @@ struct VIPDriver: Sendable {
             )
             if attempt < 3 { try? await Task.sleep(for: .milliseconds(100)) }
         }
-        return lastError
+        return .failed(lastError)
     }
 }

@@ -21,6 +21,8 @@ struct VIPWorker: Sendable {
     let logger: Logger
 
     func run(_ jobs: AsyncStream<VIPJob>) async {
+        // VIPs found on an interface that the agent did not add: reported once each, never removed.
+        var reportedForeign: Set<String> = []
         for await job in jobs {
             switch job {
             case .claim(let operation):
@@ -52,13 +54,27 @@ struct VIPWorker: Sendable {
                         )
                     )
                 } else if !shouldHold && !present.isEmpty {
-                    let failure = await driver.release()
-                    events.yield(
-                        .vipDrift(
-                            "VIP \(present.map { "\($0.address)" }.joined(separator: ", ")) was on the interface while "
-                                + "not primary; " + (failure.map { "removing failed: \($0)" } ?? "removed")
+                    let added = driver.ledger.recorded()
+                    let ours = present.filter { added.contains(VIPLedger.key($0)) }
+                    let foreign = present.filter { !added.contains(VIPLedger.key($0)) }
+                    if !ours.isEmpty {
+                        let failure = await driver.release()
+                        events.yield(
+                            .vipDrift(
+                                "VIP \(ours.map { "\($0.address)" }.joined(separator: ", ")) was on the interface while "
+                                    + "not primary; " + (failure.map { "removing failed: \($0)" } ?? "removed")
+                            )
                         )
-                    )
+                    }
+                    for vip in foreign where reportedForeign.insert(VIPLedger.key(vip)).inserted {
+                        events.yield(
+                            .vipDrift(
+                                "VIP \(vip.address) is on \(vip.interface) while not primary, and the agent did not add "
+                                    + "it: left in place (a duplicate address on the network); "
+                                    + VIPDriver.foreignFix(vip)
+                            )
+                        )
+                    }
                 }
             case .removeStale:
                 presence.set(false)
