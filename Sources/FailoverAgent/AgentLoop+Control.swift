@@ -81,6 +81,28 @@ extension AgentLoop {
         apply(election.step(.command(id, command), at: now))
     }
 
+    /// What differs between the running configuration and the file, section by section: a reload applies
+    /// the keys (and the engine's own configuration) only, so every other difference is named, never passed
+    /// over as "reloaded".
+    static func restartNeeded(running: AgentConfiguration, fresh: AgentConfiguration) -> [String] {
+        var pending: [String] = []
+        func compare<Value: Equatable>(_ name: String, _ path: KeyPath<AgentConfiguration, Value>) {
+            if running[keyPath: path] != fresh[keyPath: path] { pending.append(name) }
+        }
+        compare("[node]", \.node)
+        // The key file is read again on reload: a new key_file applies.
+        var runningCluster = running.cluster
+        runningCluster.keyFile = fresh.cluster.keyFile
+        if runningCluster != fresh.cluster { pending.append("[cluster] (links, port, timers, handoff_timeout)") }
+        compare("[[vip]]", \.vips)
+        compare("[witness]", \.witness)
+        compare("[engine]", \.engine)
+        compare("[hooks]", \.hooks)
+        compare("[control]", \.controlSocket)
+        compare("[metrics]", \.metricsListen)
+        return pending
+    }
+
     /// Re-reads the configuration and key file. Invalid files are refused and the running ones stay in use.
     /// A reload never changes the role: the keys apply at once; election and address changes need a restart,
     /// and the reply says which.
@@ -99,24 +121,13 @@ extension AgentLoop {
         sealer.keyring = keyring
         keyringBox?.value = keyring
         opener.keyring = keyring
-        var pending: [String] = []
-        if fresh.node.name != configuration.node.name || fresh.node.priority != configuration.node.priority
-            || fresh.node.preempt != configuration.node.preempt
-        {
-            pending.append("[node]")
-        }
-        if fresh.cluster.links != configuration.cluster.links || fresh.cluster.port != configuration.cluster.port
-            || fresh.cluster.heartbeatInterval != configuration.cluster.heartbeatInterval
-            || fresh.cluster.deadInterval != configuration.cluster.deadInterval
-        {
-            pending.append("[cluster] links and timers")
-        }
-        if fresh.vips != configuration.vips { pending.append("[[vip]]") }
+        let pending = Self.restartNeeded(running: configuration, fresh: fresh)
         let message =
             pending.isEmpty
             ? "reloaded (key \(keyring.signing.fingerprint)); no role change"
-            : "reloaded the keys (\(keyring.signing.fingerprint)); changes to \(pending.joined(separator: ", ")) "
-                + "take effect at the next restart (systemctl restart failover-agent on the backup first)"
+            : "reloaded the keys (\(keyring.signing.fingerprint)) only; NOT applied until the next restart: "
+                + pending.joined(separator: ", ")
+                + " (systemctl restart failover-agent, on the backup first)"
         logger.notice("\(message)")
         guard let engineCommands else {
             reply?(ControlReply(ok: true, message: message))

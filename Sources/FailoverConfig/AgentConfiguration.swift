@@ -2,9 +2,9 @@ public import FailoverCore
 public import FailoverWire
 
 /// The agent's configuration, as read from its TOML file (docs/configuration.md lists every key).
-public struct AgentConfiguration: Sendable {
+public struct AgentConfiguration: Hashable, Sendable {
     /// `[node]`: who this node is.
-    public struct Node: Sendable {
+    public struct Node: Hashable, Sendable {
         public var name: NodeName
         public var priority: UInt8
         public var preempt: Bool
@@ -18,7 +18,7 @@ public struct AgentConfiguration: Sendable {
     }
 
     /// `[cluster]`: how the peers talk.
-    public struct Cluster: Sendable {
+    public struct Cluster: Hashable, Sendable {
         public var keyFile: String
         public var port: UInt16
         public var heartbeatInterval: Duration
@@ -35,7 +35,7 @@ public struct AgentConfiguration: Sendable {
     }
 
     /// `[witness]`: what an isolated node probes to know it is the isolated one.
-    public struct Witness: Sendable {
+    public struct Witness: Hashable, Sendable {
         public var targets: [Endpoint]
         public var interval: Duration
         public var timeout: Duration
@@ -48,7 +48,7 @@ public struct AgentConfiguration: Sendable {
     }
 
     /// `[engine]`: the proxy engine and the files synced from primary to backup.
-    public struct Engine: Sendable {
+    public struct Engine: Hashable, Sendable {
         public var kind: EngineKind
         /// The engine's configuration; nil: no engine is supervised (the agent only moves the VIP).
         public var config: String?
@@ -66,7 +66,7 @@ public struct AgentConfiguration: Sendable {
     }
 
     /// `[hooks]`: executables run on role changes, never delaying a claim or a release.
-    public struct Hooks: Sendable {
+    public struct Hooks: Hashable, Sendable {
         public var onPrimary: String?
         public var onBackup: String?
         public var onFault: String?
