@@ -39,6 +39,9 @@ struct ConfigWatcher: Sendable {
                 if hash != lastHash {
                     lastHash = hash
                     let (valid, problem) = await launch.check()
+                    for warning in EngineLaunch.warnings(in: problem) {
+                        logger.warning("engine config warning", metadata: ["warning": "\(warning)"])
+                    }
                     events.yield(
                         .configEdited(ConfigEdit(hash: hash, bundle: bundle, valid: valid, problem: problem))
                     )

@@ -134,3 +134,11 @@ extension Substring {
         return text
     }
 }
+
+extension EngineLaunch {
+    /// The warnings in a check's output (embedded: `warning: FILE:LINE: …`; HAProxy: `[WARNING] …`), so the
+    /// agent logs what the engine accepts with no effect instead of dropping them with the passing output.
+    static func warnings(in output: String) -> [String] {
+        output.split(separator: "\n").map(String.init).filter { $0.hasPrefix("warning: ") || $0.contains("[WARNING]") }
+    }
+}

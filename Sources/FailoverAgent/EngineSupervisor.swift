@@ -283,6 +283,9 @@ struct EngineSupervisor: Sendable {
             logger.error("engine reload refused: the config does not pass the check", metadata: ["output": "\(output)"])
             return (false, "engine config refused, the running engine keeps the old one:\n\(output)")
         }
+        for warning in EngineLaunch.warnings(in: output) {
+            logger.warning("engine config warning", metadata: ["warning": "\(warning)"])
+        }
         guard let pid else { return (true, "engine config valid; the engine is not running, it starts with it") }
         kill(pid, launch.reloadSignal)
         logger.notice("engine reloading", metadata: ["pid": "\(pid)"])

@@ -79,6 +79,9 @@ struct SyncWorker: Sendable {
                 return .failed(offer.stamp, reason: "\(error)")
             }
             let (valid, problem) = await launch.checking(staged[0]).check()
+            for warning in EngineLaunch.warnings(in: problem) {
+                logger.warning("synced engine config warning", metadata: ["warning": "\(warning)"])
+            }
             guard valid else {
                 writer.discard(staged)
                 return .failed(
