@@ -71,6 +71,7 @@ struct AgentLoop {
             periodic(now: now)
         case .linkBound(let index, let channel):
             channels[index] = channel
+            apply(election.step(.links(bound: channels.compactMap { $0 }.count), at: now))
         case .vip(let result):
             apply(election.step(.vip(result), at: now))
         case .vipDrift(let text):

@@ -108,6 +108,8 @@ public struct AgentService: Service {
             clock: clock,
             logger: logger
         )
+        // No link is bound yet: until one is, the node can hear no peer and must not take the role.
+        loop.apply(loop.election.step(.links(bound: 0), at: now))
         logger.notice(
             "starting",
             metadata: [

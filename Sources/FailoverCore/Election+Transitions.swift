@@ -22,6 +22,7 @@ extension Election {
     func restingRole() -> (Role, String) {
         if maintenance { return (.maintenance, "maintenance mode (operator)") }
         if shutdown != nil { return (.backup, "shutting down") }
+        if linksBound == 0 { return (.fault, "no link is bound: the node cannot hear its peer (see the log)") }
         if !engineReady { return (.fault, "engine not ready") }
         if configuration.witnessConfigured && witnessReachable == nil {
             return (.fault, "waiting for the first witness probe")
@@ -33,7 +34,7 @@ extension Election {
 
     /// Whether this node could become primary now, its own conditions only.
     var locallyEligible: Bool {
-        !maintenance && shutdown == nil && engineReady && witnessOK && claimBackoff == nil
+        !maintenance && shutdown == nil && engineReady && witnessOK && claimBackoff == nil && linksBound != 0
     }
 
     /// Takes the role: raises the term above every term seen and asks the driver to claim the VIP.

@@ -26,6 +26,8 @@ public struct Election: Sendable {
     public internal(set) var engineReady = false
     /// Whether the witness answers (`nil`: not known yet).
     public internal(set) var witnessReachable: Bool?
+    /// Links with a bound socket, as the runtime reported (`nil`: not reported, taken as all of them).
+    public internal(set) var linksBound: Int?
     /// The proxy configuration this node serves.
     public internal(set) var configStamp = ConfigStamp.none
     /// Every peer ever heard in this run.
@@ -87,6 +89,8 @@ public struct Election: Sendable {
                 engineReady = ready
                 engineUnreadySince = ready ? nil : now
             }
+        case .links(let bound):
+            linksBound = bound
         case .witness(let reachable):
             if reachable && witnessReachable != true {
                 listenUntil = now + configuration.deadInterval

@@ -10,6 +10,9 @@ public enum ElectionInput: Sendable {
     case engine(ready: Bool)
     /// The witness answered, or stopped answering, within its timeout.
     case witness(reachable: Bool)
+    /// How many links have a bound socket. With none the node can hear no peer: it must not take the role
+    /// (a link whose local address is not on the host would otherwise make it claim a VIP its peer holds).
+    case links(bound: Int)
     /// The VIP driver finished an operation the core asked for.
     case vip(VIPOperationResult)
     /// The proxy configuration this node serves changed.

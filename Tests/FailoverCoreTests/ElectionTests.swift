@@ -241,6 +241,19 @@ struct ElectionTests {
         #expect(later.primaries == [1])
     }
 
+    @Test("a node with no bound link never takes the role (it cannot hear its peer); once one is bound it may")
+    func noLinkBound() {
+        var pair = Harness([lb1, lb2], startAt: [.zero, .seconds(3_600)])
+        pair.feed(0, .links(bound: 0))
+        pair.run(for: .seconds(1))
+        #expect(pair.holders.isEmpty)
+        #expect(pair.role(0) == .fault)
+        #expect(pair.nodes[0]!.reason.hasPrefix("no link is bound"))
+        pair.feed(0, .links(bound: 1))
+        pair.run(for: .seconds(1))
+        #expect(pair.primaries == [0])
+    }
+
     @Test("alone, a primary with a broken engine keeps the VIP: degraded beats down")
     func degraded() {
         var pair = Harness([lb1, lb2])

@@ -166,6 +166,20 @@ scenario_stale_vip() {
     expect "and back: lb2 removes the VIP it added" lab_wait 2 holder_is lb1
 }
 
+scenario_unbindable_links() {
+    # local and peer swapped on lb1: no link can bind. Before, it heard nothing and claimed the VIP.
+    python3 - "$LAB_DIR/n1/agent.toml" <<'PY'
+import re, sys
+text = open(sys.argv[1]).read()
+open(sys.argv[1], "w").write(re.sub(r'local = "([^"]+)"\npeer = "([^"]+)"', r'local = "\2"\npeer = "\1"', text))
+PY
+    lab_start_agent 1
+    sleep 1.5
+    expect "lb1 with no bound link does not claim the VIP" lacks_vip 1
+    expect "its status says why" status_says 1 "no link is bound"
+    expect "and the log names the link and the fix" grep -q "cannot bind link" "$LAB_DIR/n1/agent.log"
+}
+
 scenario_neighbour() {
     lab_start_responders
     start_pair
@@ -658,7 +672,7 @@ sys.exit(1 if pings else 0)"
 }
 
 all=(start_together planned_failover kill9 sigterm peer_restart one_link_down both_links_down vip_deleted
-    stale_vip neighbour forged flood control witness proxy_reload proxy_http engine engine_cannot_bind engine_haproxy config_sync sync_disk_full sync_partition systemd_notify)
+    stale_vip unbindable_links neighbour forged flood control witness proxy_reload proxy_http engine engine_cannot_bind engine_haproxy config_sync sync_disk_full sync_partition systemd_notify)
 selected=("$@")
 [ ${#selected[@]} -eq 0 ] && selected=("${all[@]}")
 install_packages iproute2 curl util-linux nftables python3 procps nginx-light wrk haproxy
