@@ -52,7 +52,22 @@ public enum HTTPHeadParser {
         }
         if head.hostCount > 1 { throw .malformed("more than one Host header") }
         if head.hostCount == 0 && head.minorVersion == 1 { throw .malformed("no Host header") }
+        // An absolute-form target names the host itself; a Host header that names another is refused, as
+        // HAProxy does (a server reading the Host would see another site than the one routed).
+        if !head.hasPrefix(head.target, "/"), let host = head.host, let absolute = head.absoluteForm {
+            let https = head.string(head.target).prefix(8).lowercased().hasPrefix("https://")
+            if authorityKey(absolute.authority, https: https) != authorityKey(head.string(host), https: https) {
+                throw .malformed("the Host header differs from the authority of the absolute-form target")
+            }
+        }
         return length
+    }
+
+    /// An authority compared as HAProxy compares it: without regard to case, the scheme's default port dropped.
+    static func authorityKey(_ authority: String, https: Bool) -> String {
+        let lowered = authority.lowercased()
+        let defaultPort = https ? ":443" : ":80"
+        return lowered.hasSuffix(defaultPort) ? String(lowered.dropLast(defaultPort.count)) : lowered
     }
 
     /// Whether the bytes from `offset` on (relative to the readable bytes) hold the end of a head (an empty

@@ -63,7 +63,7 @@ public enum HTTPMessageRules {
     /// `Content-Length` written once (dropped beside `Transfer-Encoding`), `Transfer-Encoding` dropped when
     /// the engine takes the chunking off (`dechunk`, for an HTTP/1.0 client), `Connection: close` when the
     /// connection ends (`keep-alive` for an HTTP/1.0 client that keeps it), and the sticky cookie when one is
-    /// inserted (with `Cache-Control: private` for `nocache`).
+    /// inserted (with `Cache-Control: private` for `nocache`). A 1xx or 204 loses its framing headers.
     public static func writeClientResponse(
         _ head: HTTPHead,
         into out: inout ByteBuffer,
@@ -74,6 +74,8 @@ public enum HTTPMessageRules {
         nocache: Bool
     ) {
         let replaceCacheControl = setCookie != nil && nocache
+        // 1xx and 204 have no body: their framing headers are dropped, as HAProxy does (RFC 9110 §8.6).
+        let bodiless = head.status < 200 || head.status == 204
         head.bytes.withUnsafeReadableBytes { raw in
             out.writeStaticString(clientMinorVersion == 0 ? "HTTP/1.0 " : "HTTP/1.1 ")
             out.writeBytes(UnsafeRawBufferPointer(rebasing: raw[head.statusText]))
@@ -83,7 +85,7 @@ public enum HTTPMessageRules {
             for field in head.fields {
                 switch field.kind {
                 case .contentLength:
-                    if !lengthWritten && !head.hasTransferEncoding, let length = head.contentLength {
+                    if !bodiless && !lengthWritten && !head.hasTransferEncoding, let length = head.contentLength {
                         lengthWritten = true
                         out.writeStaticString("content-length: ")
                         writeDecimal(length, into: &out)
@@ -92,7 +94,7 @@ public enum HTTPMessageRules {
                 case .transferEncoding:
                     // A chunked body is passed on as it is: one normalized line says so. Other codings (read
                     // until close) are passed on as sent.
-                    if dechunk || codingWritten { continue }
+                    if dechunk || codingWritten || bodiless { continue }
                     if head.onlyChunked {
                         codingWritten = true
                         out.writeStaticString("transfer-encoding: chunked\r\n")

@@ -191,6 +191,35 @@ struct HTTPMessageRulesTests {
         #expect(try response("HTTP/1.1 200\r\n\r\n").status == 200)
     }
 
+    @Test("a 204 or 1xx loses its framing headers, a 304 keeps its length (as HAProxy 2.6)")
+    func bodilessResponses() throws {
+        func written(_ text: String) throws -> String {
+            var out = ByteBuffer()
+            HTTPMessageRules.writeClientResponse(
+                try response(text),
+                into: &out,
+                clientMinorVersion: 1,
+                keepAlive: true,
+                dechunk: false,
+                setCookie: nil,
+                nocache: false
+            )
+            return String(buffer: out)
+        }
+        #expect(
+            try written("HTTP/1.1 204 No Content\r\nContent-Length: 0\r\nX-A: 1\r\n\r\n")
+                == "HTTP/1.1 204 No Content\r\nX-A: 1\r\n\r\n"
+        )
+        #expect(
+            try written("HTTP/1.1 204 No Content\r\nTransfer-Encoding: chunked\r\n\r\n")
+                == "HTTP/1.1 204 No Content\r\n\r\n"
+        )
+        #expect(
+            try written("HTTP/1.1 304 Not Modified\r\nContent-Length: 10\r\n\r\n")
+                == "HTTP/1.1 304 Not Modified\r\ncontent-length: 10\r\n\r\n"
+        )
+    }
+
     @Test("the client's response: its version, no hop-by-hop headers, chunking taken off for HTTP/1.0")
     func clientResponse() throws {
         let head = try response(
@@ -222,10 +251,14 @@ struct HTTPMessageRulesTests {
     func expectAndAbsoluteForm() throws {
         #expect(try !request("POST / HTTP/1.0\r\nExpect: 100-continue\r\nContent-Length: 1\r\n\r\n").expectsContinue)
         #expect(try request("POST / HTTP/1.1\r\nHost: a\r\nExpect: 100-Continue\r\n\r\n").expectsContinue)
-        let absolute = try request("GET http://admin.internal/admin?x HTTP/1.1\r\nHost: www\r\n\r\n")
+        let absolute = try request("GET http://admin.internal/admin?x HTTP/1.1\r\nHost: Admin.Internal:80\r\n\r\n")
         #expect(absolute.absoluteForm?.authority == "admin.internal")
         #expect(absolute.absoluteForm?.path == "/admin?x")
-        #expect(try request("GET HTTPS://b?q HTTP/1.1\r\nHost: www\r\n\r\n").absoluteForm?.path == "/?q")
+        #expect(try request("GET HTTPS://b:443?q HTTP/1.1\r\nHost: b\r\n\r\n").absoluteForm?.path == "/?q")
+        // A Host naming another site than the target is refused, as HAProxy does (it was forwarded as sent).
+        #expect(throws: HTTPHeadError.self) {
+            try request("GET http://www.example.com/ HTTP/1.1\r\nHost: admin.example.com\r\n\r\n")
+        }
         #expect(try request("GET /x HTTP/1.1\r\nHost: www\r\n\r\n").absoluteForm == nil)
     }
 
