@@ -39,7 +39,7 @@ extension Election {
 
     /// Takes the role: raises the term above every term seen and asks the driver to claim the VIP.
     mutating func claim(reason why: String, now: Instant, actions: inout [ElectionAction]) {
-        term = max(term, highestSeenTerm) + 1
+        term = max(term, highestSeenTerm).saturatingSuccessor
         healthyBackupSince = nil
         preemptSuppressed = false
         yield = nil

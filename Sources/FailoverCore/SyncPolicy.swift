@@ -30,7 +30,7 @@ public enum SyncPolicy {
         switch role {
         case .primary:
             if peer.stamp.generation >= local.generation {
-                return .restamp(generation: peer.stamp.generation + 1)
+                return .restamp(generation: peer.stamp.generation.saturatingSuccessor)
             }
             return .wait("\(peer.name) serves generation \(peer.stamp.generation); it fetches ours")
         default:
@@ -46,7 +46,7 @@ public enum SyncPolicy {
 
     /// The generation for a new version accepted on the primary (an operator's edit): above everything seen.
     public static func nextGeneration(local: ConfigStamp, peer: ConfigStamp?) -> UInt64 {
-        max(local.generation, peer?.generation ?? 0) + 1
+        max(local.generation, peer?.generation ?? 0).saturatingSuccessor
     }
 
     /// Whether a fetched version may replace the one served: never an older or equal generation.

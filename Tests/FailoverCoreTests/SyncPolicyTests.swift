@@ -26,6 +26,16 @@ struct SyncPolicyTests {
         #expect(SyncPolicy.decide(role: .backup, local: newer, peer: nil) == .inSync)
     }
 
+    @Test("a peer announcing generation 2^64-1 does not make the node trap (it stays at the maximum)")
+    func extremeGeneration() {
+        let extreme = stamp(.max, 2)
+        #expect(
+            SyncPolicy.decide(role: .primary, local: stamp(3, 1), peer: (peerName, .backup, extreme))
+                == .restamp(generation: .max)
+        )
+        #expect(SyncPolicy.nextGeneration(local: stamp(3, 1), peer: extreme) == .max)
+    }
+
     @Test("after a partition in which both edited, the primary's bytes win under a higher generation")
     func partitionBothEdited() {
         // The primary (term winner) edited to generation 6; the other side, primary during the partition,
