@@ -20,9 +20,12 @@ struct ControlServer: Sendable {
         let events = self.events
         let groupName = self.group
         let logger = self.logger
+        let limit = ListenerLimit(name: "control", limit: 32, deadline: .seconds(30))
         let channel = try await ServerBootstrap(group: eventLoops)
             .childChannelInitializer { channel in
-                channel.eventLoop.makeCompletedFuture {
+                // One request a connection: 32 at once, 30 s each at most (a failover waits for the handoff).
+                guard limit.admit(channel) else { return channel.eventLoop.makeSucceededVoidFuture() }
+                return channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.addHandlers(
                         ByteToMessageHandler(LineDecoder(limit: 65_536)),
                         ControlConnectionHandler(events: events, group: groupName, logger: logger)

@@ -12,12 +12,16 @@ struct MetricsServer: Sendable {
     let group: any EventLoopGroup
     let logger: Logger
 
+    /// A scrape is one request: 16 at once, 10 s each at most (anyone on the host can connect).
+    static let limit = ListenerLimit(name: "metrics", limit: 16, deadline: .seconds(10))
+
     func start() async throws -> any Channel {
         let registry = self.registry
         let channel = try await ServerBootstrap(group: group)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelInitializer { channel in
-                channel.eventLoop.makeCompletedFuture {
+                guard Self.limit.admit(channel) else { return channel.eventLoop.makeSucceededVoidFuture() }
+                return channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.configureHTTPServerPipeline()
                     try channel.pipeline.syncOperations.addHandler(MetricsHandler(registry: registry))
                 }

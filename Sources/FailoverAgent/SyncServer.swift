@@ -89,6 +89,9 @@ struct SyncServer: Sendable {
         let keyring = self.keyring
         let box = self.box
         let logger = self.logger
+        // Only the peer's addresses get this far: 8 transfers at once, each done within 30 s of its accept,
+        // however slowly its bytes come (a trickle reset the idle timer that stood here before).
+        let limit = ListenerLimit(name: "sync", limit: 8, deadline: .seconds(30))
         return try await ServerBootstrap(group: group)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelInitializer { channel in
@@ -104,6 +107,7 @@ struct SyncServer: Sendable {
                     )
                     return channel.close()
                 }
+                guard limit.admit(channel) else { return channel.eventLoop.makeSucceededVoidFuture() }
                 return channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.addHandlers(
                         IdleStateHandler(readTimeout: .seconds(10)),
