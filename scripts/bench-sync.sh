@@ -47,7 +47,7 @@ write_config() {
     "$PY" - "$file" "$size" "$port" <<'PY'
 import os, sys
 path, size, port = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
-head = f"listen web :8080\n    server a 127.0.0.1:8081\nlisten edit :{port}\n    server a 127.0.0.1:8081\n"
+head = f"listen web\n    bind :8080\n    server a 127.0.0.1:8081\nlisten edit\n    bind :{port}\n    server a 127.0.0.1:8081\n"
 pad = "# " + "x" * 76 + "\n"
 body = head + pad * max(0, (size - len(head)) // len(pad))
 with open(path + ".new", "w") as f:

@@ -150,7 +150,7 @@ lab_up_network
 rm -rf "$LAB_DIR"
 mkdir -p "$LAB_DIR/n1" "$LAB_DIR/n2"
 for i in 1 2; do
-    printf 'listen web :8080\n    server a 127.0.0.1:8081\n' >"$LAB_DIR/n$i/proxy.cfg"
+    printf 'listen web\n    bind :8080\n    server a 127.0.0.1:8081\n' >"$LAB_DIR/n$i/proxy.cfg"
 done
 LAB_EXTRA=$(printf '[engine]\nconfig = "%s/n@N@/proxy.cfg"\nprobe = "127.0.0.1:8080"\n' "$LAB_DIR") lab_write_configs
 lab_start_agent 1

@@ -216,7 +216,7 @@ interface = "eth0"
 [engine]
 config = "/etc/failover-agent/proxy.cfg"
 TOML
-    printf 'listen web :8080\n    server a 127.0.0.1:8081\n' >"$root/etc/failover-agent/proxy.cfg"
+    printf 'listen web\n    bind :8080\n    server a 127.0.0.1:8081\n' >"$root/etc/failover-agent/proxy.cfg"
     in_node "$n" chown failover-agent:failover-agent /etc/failover-agent/cluster.key /etc/failover-agent/agent.toml \
         /etc/failover-agent/proxy.cfg
     in_node "$n" chmod 600 /etc/failover-agent/cluster.key

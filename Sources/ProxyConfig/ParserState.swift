@@ -96,16 +96,13 @@ struct ParserState {
             if !name.allSatisfy({ $0.isLetter || $0.isNumber || "-_.:".contains($0) }) {
                 error(number, kind.rawValue, "name '\(name)' may use letters, digits, '-', '_', '.' and ':' only")
             }
-            var section = ProxySection(kind: kind, name: name, line: number, settings: defaults)
+            let section = ProxySection(kind: kind, name: name, line: number, settings: defaults)
             if kind == .listen, words.count >= 3 {
-                for address in words[2].split(separator: ",") {
-                    if let bind = AddressParser.bind(String(address)) {
-                        section.binds.append((bind, number))
-                    } else {
-                        error(number, "listen", "'\(address)' is not ADDR:PORT (e.g. 0.0.0.0:80, :80, [::]:80)")
-                    }
-                }
-                if words.count > 3 { error(number, "listen", "unexpected '\(words[3])' after the address") }
+                error(
+                    number,
+                    "listen",
+                    "an address after the name is refused by HAProxy 2.6 too: write 'bind \(words[2])' on the next line"
+                )
             } else if words.count > 2 {
                 error(number, kind.rawValue, "unexpected '\(words[2])' after the name")
             }

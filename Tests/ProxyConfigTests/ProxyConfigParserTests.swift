@@ -30,7 +30,8 @@ struct ProxyConfigParserTests {
                 timeout server 30000
                 option httplog
 
-            listen fpo-wiki 0.0.0.0:10001
+            listen fpo-wiki
+                bind 0.0.0.0:10001
                 balance roundrobin
                 option httpchk GET /wiki/Infrastructure
                 server app01 192.0.2.21:80 check inter 2s rise 2 fall 5
@@ -113,7 +114,7 @@ struct ProxyConfigParserTests {
     func manyFrontends() throws {
         var text = "defaults\n    mode tcp\n"
         for index in 0..<200 {
-            text += "listen p\(index) 0.0.0.0:\(20_000 + index)\n    server s 192.0.2.10:\(30_000 + index)\n"
+            text += "listen p\(index)\n    bind 0.0.0.0:\(20_000 + index)\n    server s 192.0.2.10:\(30_000 + index)\n"
         }
         let configuration = try Self.parse(text)
         #expect(configuration.frontends.count == 200)
@@ -127,7 +128,7 @@ struct ProxyConfigParserTests {
                 "frontend f\n    bind :80\n    default_backend b\n    redirect location /x\n",
                 "proxy.cfg:4: 'redirect': not supported"
             ),
-            ("listen l :80\n    balance random\n", "proxy.cfg:2: 'balance': 'random' is not supported"),
+            ("listen l\n    bind :80\n    balance random\n", "proxy.cfg:3: 'balance': 'random' is not supported"),
             (
                 "backend b\n    server s1 web.example.com:80\n",
                 "proxy.cfg:2: 'server': 'web.example.com:80' is not ADDR:PORT"
@@ -140,7 +141,10 @@ struct ProxyConfigParserTests {
             ),
             ("frontend f\n    bind :99999\n", "proxy.cfg:2: 'bind': ':99999' is not ADDR:PORT"),
             ("frontend f\n    default_backend b\nbackend b\n", "proxy.cfg:1: 'frontend': 'f' has no bind line"),
-            ("listen a :80\nlisten b :80\n", "proxy.cfg:2: 'bind': 0.0.0.0:80 is already bound by 'a'"),
+            (
+                "listen a\n    bind :80\nlisten b\n    bind :80\n",
+                "proxy.cfg:4: 'bind': 0.0.0.0:80 is already bound by 'a'"
+            ),
             (
                 "frontend f\n    mode http\n    bind :80\n    default_backend b\nbackend b\n    mode tcp\n",
                 "proxy.cfg:4: 'default_backend': frontend 'f' is mode http but backend 'b' is mode tcp"
@@ -159,40 +163,62 @@ struct ProxyConfigParserTests {
             ("backend b\n    server s \"192.0.2.1:80\n", "unterminated quote"),
             ("global\n    lua-load x.lua\n", "proxy.cfg:2: 'lua-load': not supported: Lua"),
             ("global\n    bogus 1\n", "proxy.cfg:2: 'bogus': not supported in 'global'"),
-            ("listen l :80\n    log global\n", "proxy.cfg:2: 'log': not supported: the engine writes no access"),
-            ("listen l :80\n    timeout client 110000d\n", "proxy.cfg:2: 'timeout client': '110000d' is too large"),
+            ("listen l :80\n", "proxy.cfg:1: 'listen': an address after the name is refused by HAProxy 2.6 too"),
             (
-                "listen l :80\n    timeout client 200000000000000d\n",
-                "proxy.cfg:2: 'timeout client': '200000000000000d' is too large"
+                "listen l\n    bind :80\n    log global\n",
+                "proxy.cfg:3: 'log': not supported: the engine writes no access"
             ),
-            ("listen l :80\n    timeout client 25d\n", "proxy.cfg:2: 'timeout client': '25d' is too large"),
             (
-                "listen l :80\n    server s 192.0.2.1:80 check inter 2147483648\n",
+                "listen l\n    bind :80\n    timeout client 110000d\n",
+                "proxy.cfg:3: 'timeout client': '110000d' is too large"
+            ),
+            (
+                "listen l\n    bind :80\n    timeout client 200000000000000d\n",
+                "proxy.cfg:3: 'timeout client': '200000000000000d' is too large"
+            ),
+            ("listen l\n    bind :80\n    timeout client 25d\n", "proxy.cfg:3: 'timeout client': '25d' is too large"),
+            (
+                "listen l\n    bind :80\n    server s 192.0.2.1:80 check inter 2147483648\n",
                 "'server s inter': '2147483648' is too large"
             ),
             ("", "proxy.cfg:1: 'frontend': nothing to listen on"),
             ("# only a comment\n", "proxy.cfg:1: 'frontend': nothing to listen on"),
-            ("listen l :80\n    server s 192.0.2.1:80", "proxy.cfg:2: 'end of file': the last line has no newline"),
-            ("listen l :80\n    acl x path_beg -f /missing.lst\n", "cannot read the pattern file '/missing.lst'"),
-            ("listen l :80\n    acl x path_beg -u 1 /a\n", "flag '-u' is not supported"),
-            ("listen l :80\n    acl x path_beg -m reg ^/a\n", "'-m reg' (regular expressions) is not supported"),
-            ("listen l :80\n    option httpchk GET /h HTTP/2\n", "the version must be HTTP/1.0 or HTTP/1.1"),
-            ("listen l :80\n    option forwardfor except nowhere\n", "except 'nowhere' is not an address"),
-            ("listen l :80\n    option forwardfor header\n", "'header' needs a value"),
-            ("listen l :80\n    stats admin if TRUE\n", "'stats admin': not supported"),
-            ("listen l :80\n    http-check expect string OK\n", "only 'http-check expect status CODES'"),
-            ("listen l :80\n    http-check send meth GET\n", "'http-check send': needs 'option httpchk'"),
-            ("listen l :80\n    option httpchk\n    http-check send body x\n", "'body' is not supported"),
-            ("listen l :80\n    server s 192.0.2.1:80 slowstart 10s\n", "'slowstart': not supported"),
-            ("listen l :80\n    server s 192.0.2.1:80 addr nowhere\n", "'server s addr': 'nowhere' is not an IP"),
-            ("listen l :80\n    timeout client-fin 1s\n", "'timeout client-fin': not supported"),
-            ("listen l :80\n    stats scope nowhere\n", "no frontend or backend named 'nowhere'"),
-            ("listen l :80\n    bind :81 ssl crt /x.pem\n", "'ssl': not supported: TLS termination"),
             (
-                "frontend f\n    bind :80\n    default_backend nowhere\nlisten l :81\n    use_backend missing if x\n",
-                "proxy.cfg:5: 'use_backend': no backend named 'missing'"
+                "listen l\n    bind :80\n    server s 192.0.2.1:80",
+                "proxy.cfg:3: 'end of file': the last line has no newline"
             ),
-            ("listen l :80\n    option httpchk GET \"/$HOME\"\n", "'$HOME': HAProxy expands environment variables"),
+            (
+                "listen l\n    bind :80\n    acl x path_beg -f /missing.lst\n",
+                "cannot read the pattern file '/missing.lst'"
+            ),
+            ("listen l\n    bind :80\n    acl x path_beg -u 1 /a\n", "flag '-u' is not supported"),
+            (
+                "listen l\n    bind :80\n    acl x path_beg -m reg ^/a\n",
+                "'-m reg' (regular expressions) is not supported"
+            ),
+            ("listen l\n    bind :80\n    option httpchk GET /h HTTP/2\n", "the version must be HTTP/1.0 or HTTP/1.1"),
+            ("listen l\n    bind :80\n    option forwardfor except nowhere\n", "except 'nowhere' is not an address"),
+            ("listen l\n    bind :80\n    option forwardfor header\n", "'header' needs a value"),
+            ("listen l\n    bind :80\n    stats admin if TRUE\n", "'stats admin': not supported"),
+            ("listen l\n    bind :80\n    http-check expect string OK\n", "only 'http-check expect status CODES'"),
+            ("listen l\n    bind :80\n    http-check send meth GET\n", "'http-check send': needs 'option httpchk'"),
+            ("listen l\n    bind :80\n    option httpchk\n    http-check send body x\n", "'body' is not supported"),
+            ("listen l\n    bind :80\n    server s 192.0.2.1:80 slowstart 10s\n", "'slowstart': not supported"),
+            (
+                "listen l\n    bind :80\n    server s 192.0.2.1:80 addr nowhere\n",
+                "'server s addr': 'nowhere' is not an IP"
+            ),
+            ("listen l\n    bind :80\n    timeout client-fin 1s\n", "'timeout client-fin': not supported"),
+            ("listen l\n    bind :80\n    stats scope nowhere\n", "no frontend or backend named 'nowhere'"),
+            ("listen l\n    bind :80\n    bind :81 ssl crt /x.pem\n", "'ssl': not supported: TLS termination"),
+            (
+                "frontend f\n    bind :80\n    default_backend nowhere\nlisten l\n    bind :81\n    use_backend missing if x\n",
+                "proxy.cfg:6: 'use_backend': no backend named 'missing'"
+            ),
+            (
+                "listen l\n    bind :80\n    option httpchk GET \"/$HOME\"\n",
+                "'$HOME': HAProxy expands environment variables"
+            ),
         ]
     )
     func errors(text: String, expected: String) {
@@ -205,7 +231,8 @@ struct ProxyConfigParserTests {
         let text = """
             global
                 daemon
-            listen l :80
+            listen l
+                bind :80
                 balance random
                 server s1 nowhere:80 check inter never
                 retries many
@@ -215,7 +242,7 @@ struct ProxyConfigParserTests {
             _ = try ProxyConfigParser.parse(text, file: "proxy.cfg")
             Issue.record("accepted")
         } catch {
-            #expect(error.issues.map(\.line) == [4, 5, 5, 6])
+            #expect(error.issues.map(\.line) == [5, 6, 6, 7])
             #expect(error.warnings.map(\.keyword).contains("daemon"))
             #expect(error.description.contains("warning: proxy.cfg:2: 'daemon'"))
         }

@@ -29,7 +29,8 @@ struct ProxyConfigSemanticsTests {
     @Test("escapes and quotes as HAProxy: control escapes, hex bytes, unknown escapes kept, single quotes literal")
     func escapes() throws {
         let text = ##"""
-            listen l :80
+            listen l
+                bind :80
                 mode http
                 option httpchk GET /a\qb\x41c\\d\#e HTTP/1.1\r\nHost:\ www.example.com\r\nX-A:\ b
                 stats realm 'Ops\ Team'
@@ -71,7 +72,8 @@ struct ProxyConfigSemanticsTests {
     @Test("http-check send overrides option httpchk's request and adds headers; expect takes status ranges")
     func checkSend() throws {
         let text = """
-            listen l :80
+            listen l
+                bind :80
                 mode http
                 option httpchk HEAD /old
                 http-check send meth GET uri /x ver HTTP/1.1 hdr Host a hdr X-Y z
@@ -146,7 +148,8 @@ struct ProxyConfigSemanticsTests {
 
     @Test("option forwardfor keeps its arguments")
     func forwardFor() throws {
-        let text = "listen l :80\n    mode http\n    option forwardfor except 127.0.0.0/8 header X-Real-IP if-none\n"
+        let text =
+            "listen l\n    bind :80\n    mode http\n    option forwardfor except 127.0.0.0/8 header X-Real-IP if-none\n"
         let forwardFor = try Self.parse(text).frontends[0].forwardFor
         #expect(forwardFor == ForwardFor(header: "X-Real-IP", except: "127.0.0.0/8", ifNone: true))
     }
@@ -154,7 +157,8 @@ struct ProxyConfigSemanticsTests {
     @Test("stats auth, realm, hide-version and scope are kept")
     func stats() throws {
         let text = """
-            listen l :80
+            listen l
+                bind :80
                 mode http
                 stats uri /s
                 stats auth admin:secret
@@ -171,7 +175,7 @@ struct ProxyConfigSemanticsTests {
 
     @Test("times: 0 is 'not set', the maximum is HAProxy's, tunnel is kept")
     func times() throws {
-        let text = "listen l :80\n    timeout client 0\n    timeout tunnel 2147483647\n"
+        let text = "listen l\n    bind :80\n    timeout client 0\n    timeout tunnel 2147483647\n"
         let timeouts = try Self.parse(text).frontends[0].timeouts
         #expect(timeouts.client == nil)
         #expect(timeouts.tunnel == .milliseconds(2_147_483_647))
@@ -179,7 +183,7 @@ struct ProxyConfigSemanticsTests {
 
     @Test("a listen section's own default_backend and use_backend are honoured and checked")
     func listenRouting() throws {
-        let text = "listen l :80\n    default_backend other\nbackend other\n"
+        let text = "listen l\n    bind :80\n    default_backend other\nbackend other\n"
         #expect(try Self.parse(text).frontends[0].defaultBackend == "other")
     }
 
@@ -191,17 +195,19 @@ struct ProxyConfigSemanticsTests {
             let text: String
             switch entry.scope {
             case .global:
-                text = "global\n    \(entry.example)\nlisten l 127.0.0.1:80\n" + Self.timeouts
+                text = "global\n    \(entry.example)\nlisten l\n    bind 127.0.0.1:80\n" + Self.timeouts
             case .proxy:
                 text =
-                    "listen l 127.0.0.1:80\n    mode http\n" + Self.timeouts
+                    "listen l\n    bind 127.0.0.1:80\n    mode http\n" + Self.timeouts
                     + "    acl api path_beg /api\n    option httpchk\n    \(entry.example)\n    server a 127.0.0.1:81\n"
             case .server:
-                text = "listen l 127.0.0.1:80\n" + Self.timeouts + "    server a 127.0.0.1:81 check \(entry.example)\n"
+                text =
+                    "listen l\n    bind 127.0.0.1:80\n" + Self.timeouts
+                    + "    server a 127.0.0.1:81 check \(entry.example)\n"
             case .bind:
                 text = "listen l\n" + Self.timeouts + "    bind 127.0.0.1:80 \(entry.example)\n"
             }
-            let line = entry.scope == .global ? 2 : entry.scope == .proxy ? 8 : entry.scope == .server ? 5 : 5
+            let line = entry.scope == .global ? 2 : entry.scope == .proxy ? 9 : entry.scope == .server ? 6 : 5
             do {
                 let configuration = try Self.parse(text)
                 let here = configuration.warnings.filter { $0.line == line }

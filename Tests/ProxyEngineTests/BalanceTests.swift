@@ -60,7 +60,8 @@ struct BalanceTests {
         let b = try await tcpServer(port: base + 2) { GreeterHandler(name: "b") }
         let running = try await runEngine(
             """
-            listen web 127.0.0.1:\(base)
+            listen web
+                bind 127.0.0.1:\(base)
                 mode tcp
                 balance \(balance)
                 server a 127.0.0.1:\(base + 1)

@@ -58,7 +58,8 @@ struct ProxyEngineTests {
         var c: (any Channel)? = try await nameServer("c", port: base + 3)
         let running = try await runEngine(
             """
-            listen web 127.0.0.1:\(front)
+            listen web
+                bind 127.0.0.1:\(front)
                 mode tcp
                 balance roundrobin
                 timeout check 200ms
@@ -87,7 +88,7 @@ struct ProxyEngineTests {
     func earlyHalfClose() async throws {
         let front = base
         let a = try await nameServer("a", port: base + 1)
-        let running = try await runEngine("listen web 127.0.0.1:\(front)\n    server a 127.0.0.1:\(base + 1)")
+        let running = try await runEngine("listen web\n    bind 127.0.0.1:\(front)\n    server a 127.0.0.1:\(base + 1)")
         defer { running.cancel() }
         for round in 0..<10 {
             // Half of them send nothing and shut their side at once; half only connect and wait.
@@ -103,7 +104,8 @@ struct ProxyEngineTests {
         let b = try await nameServer("b", port: base + 2)
         let running = try await runEngine(
             """
-            listen web 127.0.0.1:\(front)
+            listen web
+                bind 127.0.0.1:\(front)
                 balance first
                 retries 2
                 server a 127.0.0.1:\(base + 1)
@@ -120,7 +122,7 @@ struct ProxyEngineTests {
         let front = base
         let echo = try await tcpServer(port: base + 1) { EchoHandler() }
         let running = try await runEngine(
-            "listen e 127.0.0.1:\(front)\n    mode tcp\n    timeout client 300ms\n    server s 127.0.0.1:\(base + 1)"
+            "listen e\n    bind 127.0.0.1:\(front)\n    mode tcp\n    timeout client 300ms\n    server s 127.0.0.1:\(base + 1)"
         )
         defer { running.cancel() }
         let client = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
@@ -161,7 +163,7 @@ struct ProxyEngineDrainTests {
     func drain() async throws {
         let echo = try await tcpServer(port: base + 1) { EchoHandler() }
         let running = try await runEngine(
-            "listen e 127.0.0.1:\(base)\n    server s 127.0.0.1:\(base + 1)\n",
+            "listen e\n    bind 127.0.0.1:\(base)\n    server s 127.0.0.1:\(base + 1)\n",
             drain: .milliseconds(800)
         )
         let client = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
@@ -211,7 +213,7 @@ struct ProxyEngineDrainTests {
         // HAProxy's behaviour; before, the engine accepted the second client and closed it at once.
         let echo = try await tcpServer(port: base + 3) { EchoHandler() }
         let running = try await runEngine(
-            "listen e 127.0.0.1:\(base + 2)\n    maxconn 1\n    server s 127.0.0.1:\(base + 3)\n"
+            "listen e\n    bind 127.0.0.1:\(base + 2)\n    maxconn 1\n    server s 127.0.0.1:\(base + 3)\n"
         )
         let port = base + 2
         @Sendable func connect() async throws -> NIOAsyncChannel<ByteBuffer, ByteBuffer> {

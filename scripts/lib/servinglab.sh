@@ -33,7 +33,7 @@ serving_lab_up() {
         ip netns exec "$(lab_ns "n$i")" "$PY" -m http.server --bind 127.0.0.1 --directory "$LAB_DIR/n$i/www" 8081 \
             >"$LAB_DIR/n$i/http.log" 2>&1 &
         background+=($!)
-        printf 'listen web :8080\n    server a 127.0.0.1:8081\nlisten onvip %s:8082\n    server a 127.0.0.1:8081\n' \
+        printf 'listen web\n    bind :8080\n    server a 127.0.0.1:8081\nlisten onvip\n    bind %s:8082\n    server a 127.0.0.1:8081\n' \
             "$VIP4" >"$LAB_DIR/n$i/proxy.cfg"
     done
     mount -t tmpfs -o size=1m tmpfs "$LAB_DIR/n2/side"

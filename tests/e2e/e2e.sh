@@ -278,7 +278,7 @@ NFT
 scenario_proxy_reload() {
     local cfg=$LAB_DIR/proxy.cfg
     mkdir -p "$LAB_DIR"
-    printf 'listen web 127.0.0.1:25100\n    server a 127.0.0.1:25101 check inter 200ms\n' >"$cfg"
+    printf 'listen web\n    bind 127.0.0.1:25100\n    server a 127.0.0.1:25101 check inter 200ms\n' >"$cfg"
     ip netns exec "$(lab_ns n1)" "$PY" tests/e2e/backends.py 30 a=25101 b=25102 &
     local backends=$!
     disown "$backends"
@@ -400,7 +400,7 @@ engine_setup() {
         mkdir -p "$LAB_DIR/n$i"
         # The same config on both nodes (config sync would make it so anyway). The second listener binds the
         # VIP itself, which the backup does not hold (the embedded engine uses IP_FREEBIND).
-        printf 'listen web :8080\n    server a 127.0.0.1:8081\nlisten onvip %s:8082\n    server a 127.0.0.1:8081\n' \
+        printf 'listen web\n    bind :8080\n    server a 127.0.0.1:8081\nlisten onvip\n    bind %s:8082\n    server a 127.0.0.1:8081\n' \
             "$VIP4" >"$LAB_DIR/n$i/proxy.cfg"
         printf '#!/bin/sh\nenv | grep ^FAILOVER_ | sort >>"%s"\n' "$LAB_DIR/n$i/hook.log" >"$LAB_DIR/n$i/hook.sh"
         printf '#!/bin/sh\nsleep 5\n' >"$LAB_DIR/n$i/hang.sh"
@@ -524,7 +524,7 @@ metric_above() {  # metric_above NODE 'NAME{LABELS}' VALUE
 }
 same_config() { [ -n "$(config_hash 1)" ] && [ "$(config_generation 1)" = "$(config_generation 2)" ] && [ "$(config_hash 1)" = "$(config_hash 2)" ]; }
 synced() { same_config && cmp -s "$LAB_DIR/n1/proxy.cfg" "$LAB_DIR/n2/proxy.cfg"; }
-add_listener() { printf 'listen extra%s :%s\n    server a 127.0.0.1:8081\n' "$2" "$2" >>"$LAB_DIR/n$1/proxy.cfg"; }
+add_listener() { printf 'listen extra%s\n    bind :%s\n    server a 127.0.0.1:8081\n' "$2" "$2" >>"$LAB_DIR/n$1/proxy.cfg"; }
 
 # Config sync (docs/sync.md): the primary's valid edit becomes the next generation, the backup fetches it
 # over the authenticated transfer, checks it, writes it atomically and reloads; invalid edits never leave
