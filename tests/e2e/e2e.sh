@@ -296,7 +296,7 @@ scenario_proxy_reload() {
     kill -HUP "$pid"
     sleep 0.5
     expect "an invalid file is refused and the running engine goes on" answers b
-    expect "the refusal names file, line and keyword" grep -q "reload refused.*proxy.cfg:3: 'bogus-keyword'" "$LAB_DIR/proxy.log"
+    expect "the refusal names file, line and keyword" grep -q "reload refused.*proxy.cfg:4: 'bogus-keyword'" "$LAB_DIR/proxy.log"
     "$LAB_BIN/failover-agent" proxy --check --config "$cfg" >"$LAB_DIR/out" 2>&1
     expect "proxy --check exits 1 on it" test $? = 1
     kill -TERM "$pid"
