@@ -147,6 +147,30 @@ final class BackendPool: Sendable {
         }
     }
 
+    /// Takes a slot of server `index` again, for a retry on the same server (HAProxy retries the server it
+    /// chose; only `option redispatch` moves the last retry elsewhere).
+    func retain(_ index: Int) {
+        states.withLock { states in
+            states[index].active += 1
+            states[index].total += 1
+        }
+    }
+
+    /// The server for retry number `attempt` (from 1) of a connection that failed on `failed`: the same
+    /// server, except on the last retry with `option redispatch`, which picks another (skipping `tried`).
+    /// Nil when no retry is left (or no other server can take the redispatch).
+    func retryTarget(after failed: Int, attempt: Int, tried: Set<Int>, client: String?) -> Int? {
+        guard attempt <= backend.retries else { return nil }
+        if backend.redispatch && attempt == backend.retries {
+            return pick(client: client, excluding: tried)
+        }
+        retain(failed)
+        return failed
+    }
+
+    /// HAProxy's turn-around before a retry: min(`timeout connect`, 1 s).
+    static func retryDelay(connectTimeout: Duration) -> Duration { min(connectTimeout, .seconds(1)) }
+
     /// A connection to server `index` ended (or never got going). Its slot goes to the first waiter.
     func release(_ index: Int) {
         states.withLock { $0[index].active = max(0, $0[index].active - 1) }

@@ -73,6 +73,8 @@ final class HTTPFrontendHandler: ChannelDuplexHandler {
     private var pool: BackendPool?
     private var server: Int?
     private var tried: Set<Int> = []
+    /// Connection retries made for this exchange (`retries`).
+    private var retryCount = 0
     /// Waiting in the backend's queue for a server slot (phase `connecting`, no server yet).
     private var queueTicket: UInt64?
     private var upstream: UpstreamHandler?
@@ -351,6 +353,7 @@ final class HTTPFrontendHandler: ChannelDuplexHandler {
         retriedFresh = false
         continueSent = false
         tried = []
+        retryCount = 0
         queueTicket = nil
         setCookie = nil
         upstreamError = nil
@@ -511,10 +514,22 @@ final class HTTPFrontendHandler: ChannelDuplexHandler {
                 "error": "\(error)",
             ]
         )
-        if tried.count <= pool.backend.retries, let next = pool.pick(client: clientAddress, excluding: tried) {
+        retryCount += 1
+        if let next = pool.retryTarget(after: index, attempt: retryCount, tried: tried, client: clientAddress) {
             server = next
             if request.hostCount == 0 { prepareUpstreamHead(pool, next) }
-            connect(next, preferIdle: true)
+            // HAProxy waits min(timeout connect, 1 s) before a retry (a restarting server gets a moment).
+            let connectTimeout = pool.backend.timeouts.connect ?? site.frontend.timeouts.connect ?? .seconds(5)
+            let id = exchangeID
+            context.eventLoop.assumeIsolated().scheduleTask(
+                in: TimeAmount.of(BackendPool.retryDelay(connectTimeout: connectTimeout))
+            ) {
+                guard self.exchangeID == id, case .connecting = self.phase else {
+                    pool.release(next)
+                    return
+                }
+                self.connect(next, preferIdle: true)
+            }
         } else {
             site.counters.failed()
             respondLocally(503, detail: "No server could be reached to handle this request.")

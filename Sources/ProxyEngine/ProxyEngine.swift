@@ -234,7 +234,7 @@ public final class ProxyEngine: Sendable {
                                     client.close(promise: nil)
                                     return
                                 }
-                                connector.connect(tried: [])
+                                connector.connect()
                             }
                         )
                     }
@@ -280,46 +280,55 @@ private struct Connector: Sendable {
     let clientTimeout: Duration?
     let logger: Logger
 
-    func connect(tried: Set<Int>) {
-        if tried.isEmpty {
-            let client = self.client
-            let pool = self.pool
-            switch pool.acquire(
-                client: source,
-                preferred: nil,
-                deliver: { index in
-                    client.eventLoop.execute {
-                        // A slot that comes after the client left is given back.
-                        if client.isActive { self.start(index, tried: []) } else { pool.release(index) }
-                    }
+    func connect() {
+        let client = self.client
+        let pool = self.pool
+        switch pool.acquire(
+            client: source,
+            preferred: nil,
+            deliver: { index in
+                client.eventLoop.execute {
+                    // A slot that comes after the client left is given back.
+                    if client.isActive { self.start(index, attempt: 0, tried: []) } else { pool.release(index) }
                 }
-            ) {
-            case .server(let index):
-                start(index, tried: tried)
-            case .queued(let ticket):
-                // Every server that could serve is at its maxconn: wait, as HAProxy does, up to the timeout.
-                client.closeFuture.whenComplete { _ in _ = pool.cancel(ticket: ticket) }
-                client.eventLoop.scheduleTask(in: TimeAmount.of(queueTimeout)) {
-                    if pool.cancel(ticket: ticket) { client.close(promise: nil) }
-                }
-            case .unavailable:
-                noServer(tried)
             }
-            return
+        ) {
+        case .server(let index):
+            start(index, attempt: 0, tried: [])
+        case .queued(let ticket):
+            // Every server that could serve is at its maxconn: wait, as HAProxy does, up to the timeout.
+            client.closeFuture.whenComplete { _ in _ = pool.cancel(ticket: ticket) }
+            client.eventLoop.scheduleTask(in: TimeAmount.of(queueTimeout)) {
+                if pool.cancel(ticket: ticket) { client.close(promise: nil) }
+            }
+        case .unavailable:
+            noServer(0)
         }
-        guard tried.count <= pool.backend.retries, let index = pool.pick(client: source, excluding: tried) else {
-            noServer(tried)
-            return
-        }
-        start(index, tried: tried)
     }
 
-    private func noServer(_ tried: Set<Int>) {
-        logger.warning("no server available", metadata: ["backend": "\(pool.backend.name)", "tried": "\(tried.count)"])
+    /// After the connection to `failed` failed (`attempt` retries made so far): HAProxy's retry (the same
+    /// server; the last one elsewhere with `option redispatch`) after its turn-around, min(timeout connect,
+    /// 1 s), or the end.
+    private func retry(after failed: Int, attempt: Int, tried: Set<Int>) {
+        guard let index = pool.retryTarget(after: failed, attempt: attempt + 1, tried: tried, client: source) else {
+            noServer(attempt)
+            return
+        }
+        client.eventLoop.scheduleTask(in: TimeAmount.of(BackendPool.retryDelay(connectTimeout: connectTimeout))) {
+            guard self.client.isActive else {
+                self.pool.release(index)
+                return
+            }
+            self.start(index, attempt: attempt + 1, tried: tried)
+        }
+    }
+
+    private func noServer(_ retries: Int) {
+        logger.warning("no server available", metadata: ["backend": "\(pool.backend.name)", "retries": "\(retries)"])
         client.close(promise: nil)
     }
 
-    private func start(_ index: Int, tried: Set<Int>) {
+    private func start(_ index: Int, attempt: Int, tried: Set<Int>) {
         let server = pool.backend.servers[index]
         let milliseconds =
             connectTimeout.components.seconds * 1_000 + connectTimeout.components.attoseconds / 1_000_000_000_000_000
@@ -377,7 +386,7 @@ private struct Connector: Sendable {
                         "connect to server failed; trying the next",
                         metadata: ["backend": "\(pool.backend.name)", "server": "\(server.name)", "error": "\(error)"]
                     )
-                    connect(tried: tried.union([index]))
+                    retry(after: index, attempt: attempt, tried: tried.union([index]))
                 }
             }
     }

@@ -145,7 +145,10 @@ struct HTTPEngineTests {
     func errorAnswers() async throws {
         let a = try await HTTPBackend.start("a", port: base + 1)
         let engine = try await start(
-            farm(servers: "    retries 1\n    server a 127.0.0.1:\(base + 1)\n    server b 127.0.0.1:\(base + 3)")
+            farm(
+                servers: "    retries 1\n    option redispatch\n    timeout connect 100ms\n"
+                    + "    server a 127.0.0.1:\(base + 1)\n    server b 127.0.0.1:\(base + 3)"
+            )
         )
         defer { engine.cancel() }
         let close = "Host: t\r\nConnection: close\r\n\r\n"

@@ -98,22 +98,34 @@ struct ProxyEngineTests {
         try await a.close()
     }
 
-    @Test("a refused connection is retried on the next server")
+    @Test("retries as HAProxy: the same server again, the last retry elsewhere only with option redispatch")
     func retries() async throws {
         let front = base
         let b = try await nameServer("b", port: base + 2)
-        let running = try await runEngine(
+        func config(_ redispatch: String) -> String {
             """
             listen web
                 bind 127.0.0.1:\(front)
                 balance first
+                timeout connect 100ms
                 retries 2
+                \(redispatch)
                 server a 127.0.0.1:\(base + 1)
                 server b 127.0.0.1:\(base + 2)
             """
-        )
-        defer { running.cancel() }
+        }
+        let redispatching = try await runEngine(config("option redispatch"))
+        let started = ContinuousClock.now
         #expect(try await ask(port: front) == "b")
+        // Two attempts on a, each retry after min(timeout connect, 1 s).
+        #expect(ContinuousClock.now - started >= .milliseconds(200))
+        redispatching.cancel()
+        _ = try? await redispatching.value
+        // Without redispatch a is tried three times, then the client is closed (HAProxy: no other server).
+        let strict = try await runEngine(config(""))
+        #expect(try await ask(port: front) == "")
+        strict.cancel()
+        _ = try? await strict.value
         try await b.close()
     }
 
