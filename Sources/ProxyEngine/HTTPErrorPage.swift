@@ -1,7 +1,8 @@
 import NIOCore
 
 /// The short responses the engine writes itself when no server can answer or a request is refused, in the
-/// manner of HAProxy's: a status line, `Connection: close` and a one-line HTML body.
+/// manner of HAProxy's: a status line, `Connection: close` (unless the connection stays open) and a
+/// one-line HTML body.
 enum HTTPErrorPage {
     /// The whole response for `status` (its code and reason phrase), explaining `detail`; without its body
     /// for a `HEAD` request.
@@ -10,6 +11,7 @@ enum HTTPErrorPage {
         reason: String,
         detail: String,
         extraHeader: String = "",
+        closing: Bool = true,
         minorVersion: Int,
         withBody: Bool,
         allocator: ByteBufferAllocator
@@ -19,7 +21,13 @@ enum HTTPErrorPage {
         out.writeString(minorVersion == 0 ? "HTTP/1.0 " : "HTTP/1.1 ")
         out.writeString("\(status) \(reason)\r\n")
         out.writeString("content-type: text/html\r\ncontent-length: \(body.utf8.count)\r\n")
-        out.writeString("cache-control: no-cache\r\n\(extraHeader)connection: close\r\n\r\n")
+        out.writeString("cache-control: no-cache\r\n\(extraHeader)")
+        if closing {
+            out.writeString("connection: close\r\n")
+        } else if minorVersion == 0 {
+            out.writeString("connection: keep-alive\r\n")
+        }
+        out.writeString("\r\n")
         if withBody { out.writeString(body) }
         return out
     }

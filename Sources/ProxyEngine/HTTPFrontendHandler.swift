@@ -376,7 +376,7 @@ final class HTTPFrontendHandler: ChannelDuplexHandler {
         }
         guard let backendName = site.router.backend(for: facts), let pool = site.pools[backendName] else {
             site.counters.failed()
-            respondLocally(503, detail: "No backend matches this request.")
+            respondLocally(503, detail: "No backend matches this request.", keepOpen: true)
             return
         }
         self.pool = pool
@@ -409,7 +409,7 @@ final class HTTPFrontendHandler: ChannelDuplexHandler {
             setTimer(.queue, .now() + TimeAmount.of(timeout))
         case .unavailable:
             site.counters.failed()
-            respondLocally(503, detail: "No server is available to handle this request.")
+            respondLocally(503, detail: "No server is available to handle this request.", keepOpen: true)
         }
     }
 
@@ -434,7 +434,7 @@ final class HTTPFrontendHandler: ChannelDuplexHandler {
         guard pool.cancel(ticket: ticket) else { return }
         queueTicket = nil
         site.counters.failed()
-        respondLocally(503, detail: "No server is available to handle this request.")
+        respondLocally(503, detail: "No server is available to handle this request.", keepOpen: true)
     }
 
     /// Writes the head to send to server `index` of `pool` (again when another server is tried: the Host
@@ -532,7 +532,7 @@ final class HTTPFrontendHandler: ChannelDuplexHandler {
             }
         } else {
             site.counters.failed()
-            respondLocally(503, detail: "No server could be reached to handle this request.")
+            respondLocally(503, detail: "No server could be reached to handle this request.", keepOpen: true)
         }
     }
 
@@ -709,26 +709,31 @@ final class HTTPFrontendHandler: ChannelDuplexHandler {
         let keep = keepAlive && requestEnded
         servedRequests += 1
         if keep {
-            phase = .idle
-            context.flush()
-            armClientTimer(site.keepAliveTimeout, firstRequest: false)
-            processInbound()
-            releaseInbound()
-            if inputClosed {
-                // Nothing more will come: close unless a complete pipelined request is now on its way.
-                var serving = false
-                switch phase {
-                case .connecting, .forwarding: serving = requestEnded
-                case .idle, .local, .closing: serving = false
-                }
-                if !serving, !isClosing { closeAfterWrites() }
-            } else {
-                readIfPending()
-            }
+            awaitNextRequest()
         } else if !requestEnded {
             lingeringClose()
         } else {
             closeAfterWrites()
+        }
+    }
+
+    /// The exchange is over and the client keeps the connection: wait for (or start on) its next request.
+    private func awaitNextRequest() {
+        phase = .idle
+        context.flush()
+        armClientTimer(site.keepAliveTimeout, firstRequest: false)
+        processInbound()
+        releaseInbound()
+        if inputClosed {
+            // Nothing more will come: close unless a complete pipelined request is now on its way.
+            var serving = false
+            switch phase {
+            case .connecting, .forwarding: serving = requestEnded
+            case .idle, .local, .closing: serving = false
+            }
+            if !serving, !isClosing { closeAfterWrites() }
+        } else {
+            readIfPending()
         }
     }
 
@@ -929,7 +934,7 @@ final class HTTPFrontendHandler: ChannelDuplexHandler {
             context.close(promise: nil)
         } else {
             site.counters.failed()
-            respondLocally(504, detail: "The server did not answer in time.")
+            respondLocally(504, detail: "The server did not answer in time.", keepOpen: true)
         }
     }
 
@@ -965,18 +970,25 @@ final class HTTPFrontendHandler: ChannelDuplexHandler {
     private static let authorizationName = Array("authorization".utf8)
 
     /// Writes an error page and closes the connection.
-    private func respondLocally(_ status: Int, detail: String, extraHeader: String = "") {
+    /// `keepOpen`: a 503 or 504 leaves a keep-alive client's connection open for its next request, as HAProxy
+    /// does (it closes after 400, 401, 408 and 502).
+    private func respondLocally(_ status: Int, detail: String, extraHeader: String = "", keepOpen: Bool = false) {
+        let stays = keepOpen && requestValid && requestEnded && keepAlive && !site.draining.isSet
         let page = HTTPErrorPage.response(
             status: status,
             reason: HTTPErrorPage.reason(status),
             detail: detail,
             extraHeader: extraHeader,
+            closing: !stays,
             minorVersion: requestValid ? request.minorVersion : 1,
             withBody: !(requestValid && request.isHEAD),
             allocator: context.channel.allocator
         )
         writeToClient(page)
-        if (requestValid && !requestEnded) || inbound.readableBytes > 0 {
+        if stays {
+            servedRequests += 1
+            awaitNextRequest()
+        } else if (requestValid && !requestEnded) || inbound.readableBytes > 0 {
             lingeringClose()
         } else {
             closeAfterWrites()

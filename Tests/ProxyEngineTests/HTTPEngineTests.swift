@@ -325,6 +325,18 @@ struct HTTPEngineTests {
         try await a.stop()
     }
 
+    @Test("a 503 keeps a keep-alive client's connection open for its next request, as HAProxy (a 502 closes it)")
+    func keepAliveAfter503() async throws {
+        let engine = try await start(farm(servers: "    retries 0\n    server a 127.0.0.1:\(base + 3)"))
+        defer { engine.cancel() }
+        let answer = try await exchange(
+            port: base,
+            "GET /1 HTTP/1.1\r\nHost: t\r\n\r\nGET /2 HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n"
+        )
+        #expect(answer.ranges(of: "HTTP/1.1 503").count == 2, "\(answer)")
+        #expect(answer.ranges(of: "connection: close").count == 1, "only the last one closes: \(answer)")
+    }
+
     @Test("stats auth: 401 with the realm without valid Basic credentials, the page with them")
     func statsAuth() async throws {
         let engine = try await start(
