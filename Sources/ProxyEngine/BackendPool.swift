@@ -30,8 +30,6 @@ final class BackendPool: Sendable {
     let traffic: [TrafficCounters]
     /// Requests or connections that found no server.
     let unavailable = Atomic<Int>(0)
-    /// Each server's `host:port` (the Host sent for an HTTP/1.0 request without one), formatted once.
-    let authorities: [String]
 
     init(backend: Backend, logger: Logger) {
         self.backend = backend
@@ -44,7 +42,6 @@ final class BackendPool: Sendable {
             }
         )
         self.traffic = backend.servers.map { _ in TrafficCounters() }
-        self.authorities = backend.servers.map { BindAddress(host: $0.address, port: $0.port).description }
     }
 
     /// The index of the server whose `cookie` value is `value`.

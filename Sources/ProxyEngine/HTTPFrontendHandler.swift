@@ -449,7 +449,6 @@ final class HTTPFrontendHandler: ChannelDuplexHandler {
                 $0.applies(to: request, source: sourceBytes) ? $0.name : nil
             },
             removeCookie: pool.backend.cookie.flatMap { $0.indirect ? $0.name : nil },
-            serverAuthority: pool.authorities[index],
             closeConnection: connectionMode != .keepAlive
         )
     }
@@ -517,7 +516,6 @@ final class HTTPFrontendHandler: ChannelDuplexHandler {
         retryCount += 1
         if let next = pool.retryTarget(after: index, attempt: retryCount, tried: tried, client: clientAddress) {
             server = next
-            if request.hostCount == 0 { prepareUpstreamHead(pool, next) }
             // HAProxy waits min(timeout connect, 1 s) before a retry (a restarting server gets a moment).
             let connectTimeout = pool.backend.timeouts.connect ?? site.frontend.timeouts.connect ?? .seconds(5)
             let id = exchangeID

@@ -5,24 +5,23 @@ import NIOCore
 /// sticky cookie), keep-alive on each side. Pure functions of parsed heads (``HTTPHead``) that write bytes;
 /// public for the HTTP head fuzz target (`failover-fuzz`).
 public enum HTTPMessageRules {
-    /// Writes the request to send to a server: HTTP/1.1, hop-by-hop headers and `Expect` removed, the
-    /// body framing written once (`Content-Length: N` or `Transfer-Encoding: chunked`), optionally
-    /// `X-Forwarded-For`, the sticky cookie removed (`indirect`), and a Host (the server's address) when an
-    /// HTTP/1.0 client sent none.
+    /// Writes the request to send to a server, as HAProxy 2.6 does: in the client's version (an HTTP/1.0
+    /// request with `connection: keep-alive`), hop-by-hop headers and `Expect` removed, the body framing
+    /// written once (`Content-Length: N` or `Transfer-Encoding: chunked`), optionally the forwarded-for
+    /// header, the sticky cookie removed (`indirect`), `connection: close` when the server connection ends.
     public static func writeUpstreamRequest(
         _ head: HTTPHead,
         into out: inout ByteBuffer,
         clientAddress: String?,
         forwardFor: String?,
         removeCookie: String?,
-        serverAuthority: String,
         closeConnection: Bool = false
     ) {
         head.bytes.withUnsafeReadableBytes { raw in
             out.writeBytes(UnsafeRawBufferPointer(rebasing: raw[head.method]))
             out.writeInteger(UInt8(ascii: " "))
             out.writeBytes(UnsafeRawBufferPointer(rebasing: raw[head.target]))
-            out.writeStaticString(" HTTP/1.1\r\n")
+            out.writeStaticString(head.minorVersion == 0 ? " HTTP/1.0\r\n" : " HTTP/1.1\r\n")
             var framingWritten = false
             for field in head.fields {
                 switch field.kind {
@@ -50,12 +49,12 @@ public enum HTTPMessageRules {
             out.writeString(clientAddress)
             out.writeStaticString("\r\n")
         }
-        if head.hostCount == 0 {
-            out.writeStaticString("host: ")
-            out.writeString(serverAuthority)
-            out.writeStaticString("\r\n")
+        if closeConnection {
+            out.writeStaticString("connection: close\r\n")
+        } else if head.minorVersion == 0 {
+            // An HTTP/1.0 request goes on as HTTP/1.0; the engine keeps the server connection (as HAProxy).
+            out.writeStaticString("connection: keep-alive\r\n")
         }
-        if closeConnection { out.writeStaticString("connection: close\r\n") }
         out.writeStaticString("\r\n")
     }
 
