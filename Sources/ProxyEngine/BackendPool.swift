@@ -213,6 +213,10 @@ final class BackendPool: Sendable {
             guard up != state.up else { return nil }
             state.up = up
             state.lastChange = .now
+            // The servers in the rotation changed: round robin starts over among them, so it stays even (the
+            // credits of the old rotation gave one server two turns in a row; HAProxy rebuilds its tree too).
+            for other in states.indices { states[other].currentWeight = 0 }
+            state.currentWeight = 0
             return up
         }
         if let change {

@@ -12,6 +12,7 @@ enum HTTPErrorPage {
         detail: String,
         extraHeader: String = "",
         closing: Bool = true,
+        announceClose: Bool = true,
         minorVersion: Int,
         withBody: Bool,
         allocator: ByteBufferAllocator
@@ -23,7 +24,7 @@ enum HTTPErrorPage {
         out.writeString("content-type: text/html\r\ncontent-length: \(body.utf8.count)\r\n")
         out.writeString("cache-control: no-cache\r\n\(extraHeader)")
         if closing {
-            out.writeString("connection: close\r\n")
+            if announceClose { out.writeString("connection: close\r\n") }
         } else if minorVersion == 0 {
             out.writeString("connection: keep-alive\r\n")
         }

@@ -361,8 +361,10 @@ final class HTTPFrontendHandler: ChannelDuplexHandler {
         requestFramer = HTTPBodyFramer(request.requestFraming)
         requestEnded = requestFramer.isComplete
 
-        if let stats = site.stats, request.hasPrefix(request.target, stats.settings.uri) {
-            serveStats(stats)
+        // As HAProxy: the stats page takes GET, HEAD and POST at its URI (also in an absolute-form target);
+        // other methods go to the backend like any request.
+        if let stats = site.stats, let target = statsTarget(stats) {
+            serveStats(stats, target: target)
             return
         }
         var facts = RequestFacts()
@@ -970,22 +972,35 @@ final class HTTPFrontendHandler: ChannelDuplexHandler {
     /// Writes an error page and closes the connection.
     /// `keepOpen`: a 503 or 504 leaves a keep-alive client's connection open for its next request, as HAProxy
     /// does (it closes after 400, 401, 408 and 502).
-    private func respondLocally(_ status: Int, detail: String, extraHeader: String = "", keepOpen: Bool = false) {
-        let stays = keepOpen && requestValid && requestEnded && keepAlive && !site.draining.isSet
+    private func respondLocally(
+        _ status: Int,
+        detail: String,
+        extraHeader: String = "",
+        keepOpen: Bool = false,
+        announceClose: Bool = true
+    ) {
+        let stays = keepOpen && requestValid && keepAlive && !site.draining.isSet
         let page = HTTPErrorPage.response(
             status: status,
             reason: HTTPErrorPage.reason(status),
             detail: detail,
             extraHeader: extraHeader,
             closing: !stays,
+            announceClose: announceClose,
             minorVersion: requestValid ? request.minorVersion : 1,
             withBody: !(requestValid && request.isHEAD),
             allocator: context.channel.allocator
         )
         writeToClient(page)
-        if stays {
+        if stays && requestEnded {
             servedRequests += 1
             awaitNextRequest()
+        } else if stays {
+            // The body is still coming: it is read and dropped, then the connection waits for the next request.
+            servedRequests += 1
+            context.flush()
+            phase = .local
+            armClientBodyTimer()
         } else if (requestValid && !requestEnded) || inbound.readableBytes > 0 {
             lingeringClose()
         } else {
@@ -993,21 +1008,55 @@ final class HTTPFrontendHandler: ChannelDuplexHandler {
         }
     }
 
-    private func serveStats(_ stats: StatsReporter) {
-        guard request.equals(request.method, "GET") || request.isHEAD else {
-            respondLocally(405, detail: "The stats page answers GET and HEAD.")
-            return
-        }
+    /// The request's target when it is for the stats page (its path for an absolute-form target).
+    private func statsTarget(_ stats: StatsReporter) -> String? {
+        guard request.equals(request.method, "GET") || request.isHEAD || request.equals(request.method, "POST")
+        else { return nil }
+        if request.hasPrefix(request.target, stats.settings.uri) { return request.string(request.target) }
+        guard !request.hasPrefix(request.target, "/"), let path = request.absoluteForm?.path,
+            path.hasPrefix(stats.settings.uri)
+        else { return nil }
+        return path
+    }
+
+    private func serveStats(_ stats: StatsReporter, target: String) {
         if site.draining.isSet { keepAlive = false }
         guard stats.authorizes(request.firstValue(named: Self.authorizationName)) else {
             respondLocally(
                 401,
                 detail: "You need a valid user and password to access this content.",
-                extraHeader: "www-authenticate: \(stats.challenge)\r\n"
+                extraHeader: "www-authenticate: \(stats.challenge)\r\n",
+                // HAProxy closes after its 401 without saying so.
+                announceClose: false
             )
             return
         }
-        let page = stats.page(for: request.string(request.target))
+        if request.equals(request.method, "POST") {
+            // HAProxy's answer to an admin action when the page has no 'stats admin': see other, denied.
+            var out = context.channel.allocator.buffer(capacity: 160)
+            out.writeString(request.minorVersion == 0 ? "HTTP/1.0 303 See Other\r\n" : "HTTP/1.1 303 See Other\r\n")
+            out.writeString("cache-control: no-cache\r\ncontent-type: text/plain\r\ncontent-length: 0\r\n")
+            out.writeString("location: \(stats.settings.uri);st=DENY\r\n")
+            out.writeString(
+                keepAlive
+                    ? (request.minorVersion == 0 ? "connection: keep-alive\r\n\r\n" : "\r\n")
+                    : "connection: close\r\n\r\n"
+            )
+            writeToClient(out)
+            if !keepAlive {
+                if requestEnded && inbound.readableBytes == 0 { closeAfterWrites() } else { lingeringClose() }
+            } else if requestEnded {
+                servedRequests += 1
+                awaitNextRequest()
+            } else {
+                servedRequests += 1
+                context.flush()
+                phase = .local
+                armClientBodyTimer()
+            }
+            return
+        }
+        let page = stats.page(for: target)
         let body = page.body.utf8.count
         var out = context.channel.allocator.buffer(capacity: 256 + body)
         out.writeString(request.minorVersion == 0 ? "HTTP/1.0 200 OK\r\n" : "HTTP/1.1 200 OK\r\n")
