@@ -54,6 +54,9 @@ else
     echo "skipped: systemd-analyze not installed (apt install systemd)"
 fi
 
+step "differential tests against HAProxy 2.6: the test configs and the engine-accepted files of ../shared/haproxy-configs (scripts/differential.sh)"
+bash scripts/differential.sh || status=1
+
 step "end-to-end tests (two nodes in network namespaces)"
 if [ "$(id -u)" = 0 ]; then
     LAB_BUILD=release bash tests/e2e/e2e.sh || status=1
