@@ -76,7 +76,7 @@ step "config sync: a valid edit on the primary (lb1's proxy.cfg gets a listener 
 generation=$(config_generation 1)
 start=$(now_ms)
 t0=$(date +%s%N)
-printf 'listen added %s:8083\n    server a 127.0.0.1:8081\n' "$VIP4" >>"$LAB_DIR/n1/proxy.cfg"
+printf 'listen added\n    bind %s:8083\n    server a 127.0.0.1:8081\n' "$VIP4" >>"$LAB_DIR/n1/proxy.cfg"
 on_disk=$(took_ms "$t0" 5 same_bytes) || die "lb1's edit did not reach lb2's disk within 5 s; see $LAB_DIR/n*/agent.log"
 warm=$(took_ms "$t0" 5 listens 2 8083) || die "lb2's engine did not listen on $VIP4:8083 within 5 s of the edit; see $LAB_DIR/n2/agent.log"
 both=$(took_ms "$t0" 5 newer_in_sync "$generation") \
