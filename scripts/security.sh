@@ -387,6 +387,43 @@ state_unchanged || ok=0
 record "control socket: malformed and over-long lines (root)" "$ok" \
     "$lines lines: ${CTL}{reason} grew by $reason_figures$([ -n "$accepted" ] && echo "; ANSWERED as a valid request: $accepted"); status as root still answers (exit $root_status); $(state_note)"
 
+# --- 8. listeners held by a local user ------------------------------------------------------------------------------
+
+step "8. a local user (nobody) fills the metrics endpoint and the control socket with idle and trickling connections"
+baseline
+before_held=$(delta 1 failover_listener_refused_total)
+# 200 idle connections to the metrics endpoint, and 100 to the control socket sending a byte a second: each
+# listener admits its bound and closes every connection at its deadline (10 s, 30 s), so the agent keeps
+# descriptors for a failover. While they are held, a planned failover must work and status must answer.
+lab_exec n1 "${NOBODY[@]}" "$PY" "$HOSTILE" hold 127.0.0.1:9101 200 11 >"$LAB_DIR/hold-metrics.out" &
+metrics_holder=$!
+# The control socket made world-connectable (as in 7b), so that nobody reaches the agent's own limits.
+chmod 0666 "$LAB_DIR/n1/control.sock"
+lab_exec n1 "${NOBODY[@]}" "$PY" "$HOSTILE" hold "$LAB_DIR/n1/control.sock" 100 31 trickle >"$LAB_DIR/hold-control.out" &
+control_holder=$!
+background+=("$metrics_holder" "$control_holder")
+sleep 2
+failover_exit=0
+lab_ctl 1 failover >/dev/null 2>&1 || failover_exit=$?
+moved=0
+lab_wait 3 has_vip 2 && moved=1
+lab_ctl 2 failover >/dev/null 2>&1 || true
+lab_wait 3 has_vip 1 || true
+wait "$metrics_holder" 2>/dev/null || true
+wait "$control_holder" 2>/dev/null || true
+chmod 0660 "$LAB_DIR/n1/control.sock"
+read -r m_opened m_admitted m_left <"$LAB_DIR/hold-metrics.out" || true
+read -r c_opened c_admitted c_left <"$LAB_DIR/hold-control.out" || true
+refused=$(( $(delta 1 failover_listener_refused_total) - before_held ))
+alive=0
+kill -0 "$(lab_agent_pid 1)" 2>/dev/null && alive=1
+ok=0
+[ "$alive" = 1 ] && [ "$moved" = 1 ] && [ "$failover_exit" = 0 ] && [ "${m_admitted:-999}" -le 16 ] && [ "${m_left:-1}" = 0 ] \
+    && [ "${c_opened:-0}" -gt 8 ] && [ "${c_admitted:-999}" -le 8 ] && [ "${c_left:-1}" = 0 ] && [ "$refused" -gt 0 ] \
+    && ok=1
+record "idle and trickling connections to the metrics endpoint and the control socket (uid 65534)" "$ok" \
+    "metrics: ${m_opened:-?} opened, ${m_admitted:-?} admitted, ${m_left:-?} still open after 11 s; control: ${c_opened:-?} opened, ${c_admitted:-?} admitted, ${c_left:-?} still open after 31 s of one byte a second; failover_listener_refused_total +$refused; planned failover while held: exit $failover_exit, VIP moved: $([ "$moved" = 1 ] && echo yes || echo NO); agent alive: $([ "$alive" = 1 ] && echo yes || echo NO)"
+
 echo
 echo "| attack | result | figures |"
 echo "|---|---|---|"

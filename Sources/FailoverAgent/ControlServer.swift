@@ -20,16 +20,21 @@ struct ControlServer: Sendable {
         let events = self.events
         let groupName = self.group
         let logger = self.logger
-        let limit = ListenerLimit(name: "control", limit: 32, deadline: .seconds(30))
+        // One request a connection: 64 at once, 8 per uid (so one user cannot lock root out), 30 s each at most
+        // (a failover waits for the handoff).
+        let limit = ListenerLimit(name: "control", limit: 64, perSource: 8, deadline: .seconds(30))
         let channel = try await ServerBootstrap(group: eventLoops)
             .childChannelInitializer { channel in
-                // One request a connection: 32 at once, 30 s each at most (a failover waits for the handoff).
-                guard limit.admit(channel) else { return channel.eventLoop.makeSucceededVoidFuture() }
-                return channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHandlers(
-                        ByteToMessageHandler(LineDecoder(limit: 65_536)),
-                        ControlConnectionHandler(events: events, group: groupName, logger: logger)
-                    )
+                Self.uid(of: channel).flatMap { uid in
+                    guard limit.admit(channel, source: uid) else {
+                        return channel.eventLoop.makeSucceededVoidFuture()
+                    }
+                    return channel.eventLoop.makeCompletedFuture {
+                        try channel.pipeline.syncOperations.addHandlers(
+                            ByteToMessageHandler(LineDecoder(limit: 65_536)),
+                            ControlConnectionHandler(events: events, group: groupName, logger: logger)
+                        )
+                    }
                 }
             }
             .bind(unixDomainSocketPath: path, cleanupExistingSocketFile: true)
@@ -39,6 +44,21 @@ struct ControlServer: Sendable {
         if let entry = getgrnam(group) { chown(path, uid_t.max, entry.pointee.gr_gid) }
         logger.info("control socket listening", metadata: ["path": "\(path)", "group": "\(group)"])
         return channel
+    }
+}
+
+extension ControlServer {
+    /// The caller's uid (SO_PEERCRED), read at accept: the control socket's limits are per uid. "?" when it
+    /// cannot be read.
+    static func uid(of channel: any Channel) -> EventLoopFuture<String> {
+        guard let provider = channel as? any SocketOptionProvider else {
+            return channel.eventLoop.makeSucceededFuture("?")
+        }
+        let credentials: EventLoopFuture<fa_ucred> = provider.unsafeGetSocketOption(
+            level: SocketOptionLevel(SOL_SOCKET),
+            name: SocketOptionName(SO_PEERCRED)
+        )
+        return credentials.map { "\($0.uid)" }.recover { _ in "?" }
     }
 }
 

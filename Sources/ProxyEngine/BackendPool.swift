@@ -250,9 +250,14 @@ extension BackendPool {
 
     /// A server for a new request or connection, or a place in the queue when every server that could take
     /// it is at its `maxconn` (HAProxy queues there; `timeout queue`, else `timeout connect`, bounds the
-    /// wait, which the caller enforces with `cancel`). `deliver` is called once, from whichever thread frees
-    /// the slot, with the server's index; the caller owns that slot and must `release` it.
-    func acquire(client: String?, preferred: Int?, deliver: @escaping @Sendable (Int) -> Void) -> Acquired {
+    /// wait, which the caller enforces with `cancel`). The delivery is called once, from whichever thread
+    /// frees the slot, with the server's index; the caller owns that slot and must `release` it.
+    /// `delivery` makes the callback only when the client must wait: the common path allocates nothing.
+    func acquire(
+        client: String?,
+        preferred: Int?,
+        delivery makeDeliver: () -> @Sendable (Int) -> Void
+    ) -> Acquired {
         let outcome: Acquired = queue.withLock { queue in
             if queue.waiters.isEmpty,
                 let index = states.withLock({ choose(&$0, client: client, excluding: [], preferred: preferred) })
@@ -261,7 +266,7 @@ extension BackendPool {
             }
             guard states.withLock({ anyFull($0) }) else { return .unavailable }
             queue.nextTicket += 1
-            queue.waiters.append(Waiter(ticket: queue.nextTicket, client: client, deliver: deliver))
+            queue.waiters.append(Waiter(ticket: queue.nextTicket, client: client, deliver: makeDeliver()))
             return .queued(ticket: queue.nextTicket)
         }
         switch outcome {

@@ -389,12 +389,14 @@ final class HTTPFrontendHandler: ChannelDuplexHandler {
             preferred = HTTPMessageRules.cookie(cookie.name, in: request).flatMap(pool.server(cookie:))
         }
         let loop = context.eventLoop
-        let bound = NIOLoopBound(self, eventLoop: loop)
         let id = exchangeID
         switch pool.acquire(
             client: clientAddress,
             preferred: preferred,
-            deliver: { index in loop.execute { bound.value.dequeued(index, exchange: id) } }
+            delivery: {
+                let bound = NIOLoopBound(self, eventLoop: loop)
+                return { index in loop.execute { bound.value.dequeued(index, exchange: id) } }
+            }
         ) {
         case .server(let index):
             server = index
@@ -439,17 +441,19 @@ final class HTTPFrontendHandler: ChannelDuplexHandler {
         respondLocally(503, detail: "No server is available to handle this request.", keepOpen: true)
     }
 
-    /// Writes the head to send to server `index` of `pool` (again when another server is tried: the Host
-    /// added for an HTTP/1.0 client names the server).
+    /// Writes the head to send to server `index` of `pool`.
     private func prepareUpstreamHead(_ pool: BackendPool, _ index: Int) {
         upstreamHead = context.channel.allocator.buffer(capacity: request.bytes.readableBytes + 64)
         HTTPMessageRules.writeUpstreamRequest(
             request,
             into: &upstreamHead,
             clientAddress: clientAddress,
-            forwardFor: site.forwarding[pool.backend.name].flatMap {
-                $0.applies(to: request, source: sourceBytes) ? $0.name : nil
-            },
+            // No lookup (no hashing of the backend's name) when no section forwards the client's address.
+            forwardFor: site.forwarding.isEmpty
+                ? nil
+                : site.forwarding[pool.backend.name].flatMap {
+                    $0.applies(to: request, source: sourceBytes) ? $0.name : nil
+                },
             removeCookie: pool.backend.cookie.flatMap { $0.indirect ? $0.name : nil },
             closeConnection: connectionMode != .keepAlive
         )

@@ -286,10 +286,12 @@ private struct Connector: Sendable {
         switch pool.acquire(
             client: source,
             preferred: nil,
-            deliver: { index in
-                client.eventLoop.execute {
-                    // A slot that comes after the client left is given back.
-                    if client.isActive { self.start(index, attempt: 0, tried: []) } else { pool.release(index) }
+            delivery: {
+                { index in
+                    client.eventLoop.execute {
+                        // A slot that comes after the client left is given back.
+                        if client.isActive { self.start(index, attempt: 0, tried: []) } else { pool.release(index) }
+                    }
                 }
             }
         ) {

@@ -160,6 +160,54 @@ def connect(src, dst, port):
         print(received)
 
 
+def open_count(sockets):
+    """How many of the sockets the peer has not closed (a closed one reads as end of file at once)."""
+    alive = 0
+    for s in sockets:
+        try:
+            s.setblocking(False)
+            if s.recv(1) != b"":
+                alive += 1
+        except BlockingIOError:
+            alive += 1
+        except OSError:
+            pass
+    return alive
+
+
+def hold(target, count, seconds, trickle):
+    """Opens `count` connections to TARGET (HOST:PORT, or a Unix socket path) and holds them idle (or sends
+    one byte a second with `trickle`) for `seconds`; prints how many the agent let in (still open after 1 s)
+    and how many it still keeps at the end."""
+    sockets = []
+    for _ in range(count):
+        try:
+            if target.startswith("/"):
+                s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+                s.settimeout(2)
+                s.connect(target)
+            else:
+                host, port = target.rsplit(":", 1)
+                s = socket.create_connection((host, int(port)), timeout=2)
+            sockets.append(s)
+        except OSError:
+            break
+    time.sleep(1)
+    admitted = open_count(sockets)
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        time.sleep(1)
+        if trickle:
+            for s in sockets:
+                try:
+                    s.send(b"G")
+                except OSError:
+                    pass
+    print(len(sockets), admitted, open_count(sockets))
+    for s in sockets:
+        s.close()
+
+
 def control_line(path, payload):
     with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
         s.settimeout(5)
@@ -208,6 +256,8 @@ def main():
         connect(sys.argv[2], sys.argv[3], int(sys.argv[4]))
     elif mode == "control":
         control(sys.argv[2])
+    elif mode == "hold":
+        hold(sys.argv[2], int(sys.argv[3]), float(sys.argv[4]), len(sys.argv) > 5 and sys.argv[5] == "trickle")
     else:
         sys.exit(__doc__)
 
