@@ -89,13 +89,15 @@ struct BundleWriter {
         return warnings
     }
 
-    /// Writes `bytes` to a new file `temp` (mode and owner of `model` if it exists, else 0644 root) and
+    /// Writes `bytes` to a new file `temp` (mode and owner of `model` if it exists, else 0600) and
     /// fsyncs it.
     static func writeDurably(_ bytes: [UInt8], to temp: String, like model: String) throws(BundleWriteError) {
         var info = stat()
         let exists = stat(model, &info) == 0
         unlink(temp)
-        let fd = open(temp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, exists ? info.st_mode & 0o7777 : 0o644)
+        // A file new on this node is its owner's only (a synced side file may be a private key); an existing
+        // one keeps its mode and owner.
+        let fd = open(temp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, exists ? info.st_mode & 0o7777 : 0o600)
         guard fd >= 0 else { throw BundleWriteError(operation: "create a temp file beside", path: model, code: errno) }
         var failure: BundleWriteError?
         if exists && fchown(fd, info.st_uid, info.st_gid) != 0 {

@@ -33,9 +33,20 @@ struct ConfigHistory: Sendable {
         let now = Date()
         let name = Self.compactTime(now) + suffix
         let path = "\(directory)/\(name)"
-        try fileManager.createDirectory(atPath: path, withIntermediateDirectories: true)
+        // The copies may hold private keys (side files): directories 0700, files 0600, whatever the umask.
+        try fileManager.createDirectory(
+            atPath: path,
+            withIntermediateDirectories: true,
+            attributes: [.posixPermissions: 0o700]
+        )
+        chmod(directory, 0o700)
         for (file, bytes) in zip(names, bundle.files) {
-            try Data(bytes).write(to: URL(fileURLWithPath: "\(path)/\(file)"))
+            let target = "\(path)/\(file)"
+            guard fileManager.createFile(atPath: target, contents: Data(bytes), attributes: [.posixPermissions: 0o600])
+            else {
+                throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: target])
+            }
+            chmod(target, 0o600)
         }
         let info = [
             "generation=\(stamp.generation)",

@@ -91,6 +91,20 @@ extension AgentConfiguration {
             prefix: "",
             known: ["node", "cluster", "vip", "witness", "engine", "hooks", "control", "metrics"]
         )
+        if let engine, let cluster {
+            // Synced side files are written on the backup from the primary's bytes: the agent's own files would
+            // be replaced by the peer's (and a key or a hook is not the engine's to carry).
+            let own =
+                [reader.file, cluster.keyFile]
+                + [hooks.onPrimary, hooks.onBackup, hooks.onFault, hooks.onStop]
+                .compactMap { $0 }
+            for path in engine.syncFiles where own.contains(path) {
+                reader.issue(
+                    "engine.sync_files",
+                    "\"\(path)\" is one of the agent's own files (its configuration, key or hooks): sync only the engine's files"
+                )
+            }
+        }
         guard let node, let cluster, let engine else { return nil }
         return AgentConfiguration(
             node: node,

@@ -118,6 +118,15 @@ struct AgentConfigurationTests {
         #expect(Self.issues(peer).contains { $0.contains("vip.0.address: 198.51.100.12 is cluster.link.1.peer") })
     }
 
+    @Test("sync_files may not name the agent's own files (its TOML, key or hooks)")
+    func syncFilesNotOwn() {
+        let key = Self.example.replacingOnce(
+            "sync_files = [\"/etc/failover-agent/errors/503.http\"]",
+            with: "sync_files = [\"/etc/failover-agent/cluster.key\"]"
+        )
+        #expect(Self.issues(key).contains { $0.contains("is one of the agent's own files") })
+    }
+
     @Test("every problem is reported at once, in file order")
     func manyErrors() {
         let text = """

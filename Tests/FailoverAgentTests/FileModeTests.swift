@@ -1,0 +1,41 @@
+import FailoverWire
+import Foundation
+import Testing
+
+@testable import FailoverAgent
+
+@Suite("Synced files keep secrets secret")
+struct FileModeTests {
+    static func mode(_ path: String) -> mode_t {
+        var info = stat()
+        return stat(path, &info) == 0 ? info.st_mode & 0o777 : 0o7777
+    }
+
+    @Test("a synced file new on this node is 0600; an existing one keeps its mode; history is 0700/0600")
+    func modes() throws {
+        let directory = NSTemporaryDirectory() + "failover-modes-\(UInt32.random(in: 0...UInt32.max))"
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let previous = umask(0o022)
+        defer { umask(previous) }
+        // A new side file (a private key on the primary): before, 0644 less the umask.
+        try BundleWriter.writeDurably(Array("key".utf8), to: "\(directory)/site.pem", like: "\(directory)/site.pem")
+        #expect(Self.mode("\(directory)/site.pem") == 0o600)
+        // An existing file keeps its mode.
+        #expect(FileManager.default.createFile(atPath: "\(directory)/errors.http", contents: Data()))
+        chmod("\(directory)/errors.http", 0o640)
+        try BundleWriter.writeDurably(Array("x".utf8), to: "\(directory)/tmp", like: "\(directory)/errors.http")
+        #expect(Self.mode("\(directory)/tmp") == 0o640)
+        // History copies.
+        let history = ConfigHistory(directory: "\(directory)/history", paths: ["/etc/p.cfg", "/etc/site.pem"])
+        let kept = try history.save(
+            ConfigBundle(files: [Array("cfg".utf8), Array("key".utf8)]),
+            stamp: ConfigStamp(generation: 1, hash: [UInt8](repeating: 1, count: 32)),
+            rejected: false,
+            origin: "test"
+        )
+        #expect(Self.mode("\(directory)/history") == 0o700)
+        #expect(Self.mode(kept) == 0o700)
+        #expect(Self.mode("\(kept)/1-site.pem") == 0o600)
+    }
+}
