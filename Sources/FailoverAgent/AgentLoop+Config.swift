@@ -22,6 +22,7 @@ extension AgentLoop {
             return
         }
         sync.lastEdit = edit
+        engineConfigWarnings = edit.warnings.count
         if !configInitialized {
             // At start: the stamp kept from the last run, or the next generation if the files changed since.
             configInitialized = true

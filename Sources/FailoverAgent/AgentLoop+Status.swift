@@ -75,7 +75,10 @@ extension AgentLoop {
             vipState: election.vip.rawValue,
             vips: configuration.vips.map { "\($0.address)/\($0.prefixLength) dev \($0.interface)" },
             vipHolder: holder,
-            engine: engineReport.summary,
+            engine: engineReport.summary
+                + (engineConfigWarnings == 0
+                    ? ""
+                    : " · config: \(engineConfigWarnings) warning\(engineConfigWarnings == 1 ? "" : "s") (see the log)"),
             witness: witness,
             configGeneration: election.configStamp.generation,
             configHash: election.configStamp.shortHash,

@@ -40,6 +40,8 @@ struct AgentLoop {
     var hooks: HookRunner?
     var stampFile = StampFile(path: nil)
     var configNote: String?
+    /// Warnings of the engine's check of the config on disk (keywords with no effect); shown in status.
+    var engineConfigWarnings = 0
     var configInitialized = false
     var sync = SyncState()
     var syncJobs: AsyncStream<SyncJob>.Continuation?

@@ -6,23 +6,23 @@ import Synchronization
 /// Entries expire after ``lifetime``, since a check can also depend on files outside the bundle.
 final class CheckedBundles: Sendable {
     static let lifetime = Duration.seconds(10)
-    private let entries = Mutex<[(hash: [UInt8], at: ContinuousClock.Instant)]>([])
+    private let entries = Mutex<[(hash: [UInt8], warnings: [String], at: ContinuousClock.Instant)]>([])
 
-    /// Whether these bytes passed the check within ``lifetime``.
-    func contains(_ hash: [UInt8]) -> Bool {
+    /// The warnings of these bytes' check when they passed it within ``lifetime``; nil otherwise.
+    func passed(_ hash: [UInt8]) -> [String]? {
         let now = ContinuousClock.now
         return entries.withLock { list in
             list.removeAll { now - $0.at > Self.lifetime }
-            return list.contains { $0.hash == hash }
+            return list.first { $0.hash == hash }?.warnings
         }
     }
 
-    /// Records that these bytes passed the check now.
-    func insert(_ hash: [UInt8]) {
+    /// Records that these bytes passed the check now, with its warnings.
+    func insert(_ hash: [UInt8], warnings: [String]) {
         let now = ContinuousClock.now
         entries.withLock { list in
             list.removeAll { $0.hash == hash || now - $0.at > Self.lifetime }
-            list.append((hash, now))
+            list.append((hash, warnings, now))
             if list.count > 8 { list.removeFirst(list.count - 8) }
         }
     }

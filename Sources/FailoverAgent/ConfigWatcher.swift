@@ -16,6 +16,8 @@ struct ConfigEdit: Sendable, Equatable {
     var valid: Bool
     /// The check's complaint when not valid.
     var problem: String
+    /// The check's warnings.
+    var warnings: [String] = []
 }
 
 /// Watches the bundle with a cheap poll (size, mtime and inode of each file every 50 ms; the bytes are
@@ -38,12 +40,20 @@ struct ConfigWatcher: Sendable {
                 let hash = bundle.hash
                 if hash != lastHash {
                     lastHash = hash
-                    let (valid, problem) = await launch.check()
-                    for warning in EngineLaunch.warnings(in: problem) {
+                    let check = await launch.check()
+                    for warning in check.repeated ? [] : check.warnings {
                         logger.warning("engine config warning", metadata: ["warning": "\(warning)"])
                     }
                     events.yield(
-                        .configEdited(ConfigEdit(hash: hash, bundle: bundle, valid: valid, problem: problem))
+                        .configEdited(
+                            ConfigEdit(
+                                hash: hash,
+                                bundle: bundle,
+                                valid: check.valid,
+                                problem: check.output,
+                                warnings: check.warnings
+                            )
+                        )
                     )
                 }
             }

@@ -60,15 +60,30 @@ struct EngineLaunch: Sendable {
         return String(decoding: buffer[0..<length].map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 
-    /// Runs the engine's own check of its config: whether it passes, and what it printed. Bytes that passed
-    /// moments ago (`checked`) pass again without a run.
-    func check() async -> (Bool, String) {
-        guard let checked else { return await runCheck() }
+    /// Runs the engine's own check of its config: whether it passes, what it printed and its warnings.
+    /// Bytes that passed moments ago (`checked`) pass again without a run (warnings then unknown: nil).
+    func check() async -> EngineCheck {
+        guard let checked else { return await checkNow() }
         let before = BundleWriter.read(bundlePaths).hash
-        if checked.contains(before) { return (true, "\(config): passed the engine's check moments ago (same bytes)") }
+        if let warnings = checked.passed(before) {
+            // Already logged by the check that ran; the count carries over.
+            return EngineCheck(
+                valid: true,
+                output: "\(config): passed the engine's check moments ago (same bytes)",
+                warnings: warnings,
+                repeated: true
+            )
+        }
+        let result = await checkNow()
+        if result.valid && BundleWriter.read(bundlePaths).hash == before {
+            checked.insert(before, warnings: result.warnings)
+        }
+        return result
+    }
+
+    private func checkNow() async -> EngineCheck {
         let (valid, output) = await runCheck()
-        if valid && BundleWriter.read(bundlePaths).hash == before { checked.insert(before) }
-        return (valid, output)
+        return EngineCheck(valid: valid, output: output, warnings: Self.warnings(in: output), repeated: false)
     }
 
     private func runCheck() async -> (Bool, String) {
@@ -141,4 +156,13 @@ extension EngineLaunch {
     static func warnings(in output: String) -> [String] {
         output.split(separator: "\n").map(String.init).filter { $0.hasPrefix("warning: ") || $0.contains("[WARNING]") }
     }
+}
+
+/// The engine's check of a config: whether it passes, what it printed, and its warnings; `repeated` when it
+/// was not run again for bytes that passed moments ago (the warnings are that check's, already logged).
+struct EngineCheck: Sendable {
+    var valid: Bool
+    var output: String
+    var warnings: [String]
+    var repeated: Bool
 }

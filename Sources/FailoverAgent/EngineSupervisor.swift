@@ -278,12 +278,13 @@ struct EngineSupervisor: Sendable {
 
     /// Validates the config with the engine's own check, then signals the running engine.
     private func reload(_ launch: EngineLaunch, pid: Int32?) async -> (Bool, String) {
-        let (valid, output) = await launch.check()
+        let check = await launch.check()
+        let (valid, output) = (check.valid, check.output)
         guard valid else {
             logger.error("engine reload refused: the config does not pass the check", metadata: ["output": "\(output)"])
             return (false, "engine config refused, the running engine keeps the old one:\n\(output)")
         }
-        for warning in EngineLaunch.warnings(in: output) {
+        for warning in check.repeated ? [] : check.warnings {
             logger.warning("engine config warning", metadata: ["warning": "\(warning)"])
         }
         guard let pid else { return (true, "engine config valid; the engine is not running, it starts with it") }

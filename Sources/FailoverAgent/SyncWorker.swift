@@ -78,8 +78,9 @@ struct SyncWorker: Sendable {
             } catch {
                 return .failed(offer.stamp, reason: "\(error)")
             }
-            let (valid, problem) = await launch.checking(staged[0]).check()
-            for warning in EngineLaunch.warnings(in: problem) {
+            let check = await launch.checking(staged[0]).check()
+            let (valid, problem) = (check.valid, check.output)
+            for warning in check.repeated ? [] : check.warnings {
                 logger.warning("synced engine config warning", metadata: ["warning": "\(warning)"])
             }
             guard valid else {
@@ -91,7 +92,7 @@ struct SyncWorker: Sendable {
                 )
             }
             // The bytes about to land passed the check: the reload and the watcher need not run it again.
-            launch.checked?.insert(offer.stamp.hash)
+            launch.checked?.insert(offer.stamp.hash, warnings: check.warnings)
             do {
                 for warning in try writer.commit(staged, previous: onDisk) {
                     logger.warning(

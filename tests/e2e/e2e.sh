@@ -535,6 +535,9 @@ scenario_config_sync() {
     start_pair_engines
     lab_wait 3 both_engines_ready
     expect "both nodes start with the same generation" lab_wait 2 same_config
+    # The lab's engine config sets no timeouts: the check warns (as HAProxy), the agent logs and counts it.
+    expect "status counts the engine config's warnings" status_says 1 "config: 2 warnings (see the log)"
+    expect "and the log has them" grep -q "engine config warning" "$LAB_DIR/n1/agent.log"
     lab_ctl 1 sync >"$LAB_DIR/out" 2>&1
     expect "failoverctl sync on the primary says both are in sync" grep -q "in sync: generation" "$LAB_DIR/out"
     local before; before=$(config_generation 1)
