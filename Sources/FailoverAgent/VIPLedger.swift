@@ -16,7 +16,7 @@ struct VIPLedger: Sendable {
 
     /// The VIPs recorded in this boot of the host.
     func recorded() -> Set<String> {
-        guard let path, let text = Self.read(path) else { return [] }
+        guard let path, let text = SmallFile.read(path) else { return [] }
         var lines = text.split(separator: "\n").map(String.init)
         guard !lines.isEmpty, lines.removeFirst() == Self.bootID() else { return [] }
         return Set(lines)
@@ -32,31 +32,11 @@ struct VIPLedger: Sendable {
         guard let path else { return }
         var keys = recorded()
         change(&keys)
-        let text = ([Self.bootID()] + keys.sorted()).joined(separator: "\n") + "\n"
-        let temporary = path + ".tmp"
-        guard let file = fopen(temporary, "w") else { return }
-        fputs(text, file)
-        fflush(file)
-        fsync(fileno(file))
-        fclose(file)
-        rename(temporary, path)
+        SmallFile.write(path, ([Self.bootID()] + keys.sorted()).joined(separator: "\n") + "\n")
     }
 
     /// The kernel's id of this boot (a new one after every reboot, when every added address is gone).
     static func bootID() -> String {
-        (read("/proc/sys/kernel/random/boot_id") ?? "unknown").filter { !$0.isWhitespace }
-    }
-
-    private static func read(_ path: String) -> String? {
-        guard let file = fopen(path, "r") else { return nil }
-        defer { fclose(file) }
-        var bytes: [UInt8] = []
-        var buffer = [UInt8](repeating: 0, count: 4_096)
-        while bytes.count < 65_536 {
-            let count = fread(&buffer, 1, buffer.count, file)
-            if count <= 0 { break }
-            bytes += buffer[0..<count]
-        }
-        return String(decoding: bytes, as: UTF8.self)
+        (SmallFile.read("/proc/sys/kernel/random/boot_id") ?? "unknown").filter { !$0.isWhitespace }
     }
 }
