@@ -70,7 +70,12 @@ struct HookRunner: Sendable {
     /// Runs one hook to its end or its timeout, and logs how it went.
     static func runOne(_ variables: [String: String], timeout: Duration, logger: Logger) async {
         guard let path = variables["HOOK_PATH"] else { return }
-        var environment: [Environment.Key: String?] = [:]
+        // A minimal environment: the hook's variables and a fixed PATH, nothing else of the agent's (which may
+        // hold the unit's credentials or a NOTIFY_SOCKET the hook must not use).
+        var environment: [Environment.Key: String] = [
+            "PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+            "LANG": "C.UTF-8",
+        ]
         for (name, value) in variables where name != "HOOK_PATH" {
             environment[Environment.Key(stringLiteral: name)] = value
         }
@@ -83,7 +88,7 @@ struct HookRunner: Sendable {
             let result = try await Subprocess.run(
                 .path(FilePath(path)),
                 arguments: [],
-                environment: .inherit.updating(environment),
+                environment: .custom(environment),
                 platformOptions: options,
                 input: .none,
                 output: .string(limit: 1 << 16),

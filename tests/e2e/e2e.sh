@@ -402,7 +402,8 @@ engine_setup() {
         # VIP itself, which the backup does not hold (the embedded engine uses IP_FREEBIND).
         printf 'listen web\n    bind :8080\n    server a 127.0.0.1:8081\nlisten onvip\n    bind %s:8082\n    server a 127.0.0.1:8081\n' \
             "$VIP4" >"$LAB_DIR/n$i/proxy.cfg"
-        printf '#!/bin/sh\nenv | grep ^FAILOVER_ | sort >>"%s"\n' "$LAB_DIR/n$i/hook.log" >"$LAB_DIR/n$i/hook.sh"
+        printf '#!/bin/sh\nenv | grep ^FAILOVER_ | sort >>"%s"\nenv | cut -d= -f1 | sort >"%s.env"\n' \
+            "$LAB_DIR/n$i/hook.log" "$LAB_DIR/n$i/hook.log" >"$LAB_DIR/n$i/hook.sh"
         printf '#!/bin/sh\nsleep 5\n' >"$LAB_DIR/n$i/hang.sh"
         chmod 755 "$LAB_DIR/n$i/hook.sh" "$LAB_DIR/n$i/hang.sh"
     done
@@ -447,6 +448,10 @@ scenario_engine() {
     expect "the backup's engine binds the VIP it does not hold (IP_FREEBIND), no sysctl needed" backup_binds_vip
     expect "the engine listens with a backlog of at least 1024 (not NIO's 128)" backlog_at_least 1 8080 1024
     expect "the on_primary hook ran with the role change in its environment" lab_wait 2 grep -qs "FAILOVER_ROLE=primary" "$LAB_DIR/n1/hook.log"
+    # Nothing of the agent's own environment (the lab's shell, NOTIFY_SOCKET…): its variables, PATH and LANG
+    # (and what sh sets itself).
+    expect "and nothing else of the agent's environment" \
+        sh -c "! grep -qvxE 'FAILOVER_[A-Z_]+|PATH|LANG|PWD|SHLVL|_|OLDPWD' '$LAB_DIR/n1/hook.log.env'"
     expect "a hanging on_backup hook is killed at its timeout" lab_wait 3 grep -q "hook timed out" "$LAB_DIR/n2/agent.log"
     local before pid; before=$(transitions 1); pid=$(engine_pid 1)
     kill -9 "$pid"
