@@ -87,7 +87,7 @@ extension Election {
         if let primary = alivePeers(at: now).first(where: \.claimsVIP) {
             ask(primary.name, command: id, now: now, actions: &actions)
         } else {
-            claim(reason: "promoted by operator; no primary alive", now: now, actions: &actions)
+            claim(reason: "promoted by operator; no primary alive", cause: .promoted, now: now, actions: &actions)
             claimCommand = (id, now)
         }
     }

@@ -102,7 +102,7 @@ extension Election {
             reason = "waiting for \(starting.name) (priority \(starting.latest.priority)) to start its engine"
             return
         }
-        claim(reason: electionReason(now: now), now: now, actions: &actions)
+        claim(reason: electionReason(now: now), cause: .takeover, now: now, actions: &actions)
     }
 
     /// A peer that outranks this node, came alive less than `peerStartWait` ago and whose engine is not ready

@@ -102,7 +102,12 @@ extension Election {
             heartbeatNow(now: now)
             if configuration.mutations.contains(.claimBeforeRelease) {
                 handoff = nil
-                claim(reason: "planned handoff from \(peer.name)", now: now, actions: &actions)
+                claim(
+                    reason: "planned handoff from \(peer.name)",
+                    cause: .plannedHandoff(from: peer.name),
+                    now: now,
+                    actions: &actions
+                )
             }
         case .ask:
             guard request.target == peer.name else { return }
@@ -183,7 +188,12 @@ extension Election {
             return
         }
         handoff = nil
-        claim(reason: "planned handoff from \(peer.name)", now: now, actions: &actions)
+        claim(
+            reason: "planned handoff from \(peer.name)",
+            cause: .plannedHandoff(from: peer.name),
+            now: now,
+            actions: &actions
+        )
         if let command { claimCommand = (command, startedAt) }
     }
 
@@ -293,7 +303,8 @@ extension Election {
                     "\(current.target) is primary and holds the VIP",
                     current.startedAt,
                     now,
-                    &actions
+                    &actions,
+                    movedVIP: true
                 )
             }
         } else if now >= current.deadline {
@@ -335,10 +346,14 @@ extension Election {
         _ text: String,
         _ startedAt: Instant,
         _ now: Instant,
-        _ actions: inout [ElectionAction]
+        _ actions: inout [ElectionAction],
+        movedVIP: Bool = false
     ) {
         actions.append(
-            .commandFinished(id, CommandOutcome(succeeded: succeeded, message: text, elapsed: now - startedAt))
+            .commandFinished(
+                id,
+                CommandOutcome(succeeded: succeeded, message: text, elapsed: now - startedAt, movedVIP: movedVIP)
+            )
         )
     }
 }

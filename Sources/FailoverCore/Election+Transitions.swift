@@ -38,7 +38,8 @@ extension Election {
     }
 
     /// Takes the role: raises the term above every term seen and asks the driver to claim the VIP.
-    mutating func claim(reason why: String, now: Instant, actions: inout [ElectionAction]) {
+    mutating func claim(reason why: String, cause: ClaimCause, now: Instant, actions: inout [ElectionAction]) {
+        lastClaimCause = cause
         term = max(term, highestSeenTerm).saturatingSuccessor
         healthyBackupSince = nil
         preemptSuppressed = false
@@ -84,7 +85,8 @@ extension Election {
                     "this node is primary and holds the VIP",
                     pending.startedAt,
                     now,
-                    &actions
+                    &actions,
+                    movedVIP: true
                 )
             }
         case (.claiming, let failure?):

@@ -26,6 +26,8 @@ public struct Election: Sendable {
     public internal(set) var engineReady = false
     /// Whether the witness answers (`nil`: not known yet).
     public internal(set) var witnessReachable: Bool?
+    /// Why this node last took the role (nil: never in this run).
+    public internal(set) var lastClaimCause: ClaimCause?
     /// Links with a bound socket, as the runtime reported (`nil`: not reported, taken as all of them).
     public internal(set) var linksBound: Int?
     /// The proxy configuration this node serves.

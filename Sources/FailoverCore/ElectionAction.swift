@@ -49,12 +49,15 @@ public struct CommandOutcome: Hashable, Sendable {
     public var message: String
     /// From the command's arrival to its end.
     public var elapsed: Duration
+    /// The VIP moved as the command asked (a handoff completed, a promote claimed it).
+    public var movedVIP: Bool
 
     /// Creates an outcome.
-    public init(succeeded: Bool, message: String, elapsed: Duration) {
+    public init(succeeded: Bool, message: String, elapsed: Duration, movedVIP: Bool = false) {
         self.succeeded = succeeded
         self.message = message
         self.elapsed = elapsed
+        self.movedVIP = movedVIP
     }
 }
 

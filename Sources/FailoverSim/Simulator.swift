@@ -309,10 +309,13 @@ public final class Simulator {
         case .send(let message, let link):
             send(message, from: index, link: link)
         case .claimVIP(let operation):
-            let reason = nodes[index].election?.reason ?? ""
-            let prefix = "planned handoff from "
-            nodes[index].claimHandoffFrom = reason.hasPrefix(prefix) ? String(reason.dropFirst(prefix.count)) : nil
-            if nodes[index].claimHandoffFrom == nil && !reason.hasPrefix("promoted") {
+            let cause = nodes[index].election?.lastClaimCause ?? .takeover
+            if case .plannedHandoff(let from) = cause {
+                nodes[index].claimHandoffFrom = from.value
+            } else {
+                nodes[index].claimHandoffFrom = nil
+            }
+            if cause == .takeover {
                 checkNeedlessTakeover(by: index)
                 if checker.firstElectionDone { report.failovers += 1 }
             }
@@ -336,7 +339,7 @@ public final class Simulator {
                 "\(nodes[index].name) \(transition.from) → \(transition.to) term \(transition.term): \(transition.reason)"
             )
         case .commandFinished(_, let outcome):
-            if outcome.succeeded && outcome.message.contains("holds the VIP") { report.handoffs += 1 }
+            if outcome.succeeded && outcome.movedVIP { report.handoffs += 1 }
             note("\(nodes[index].name) command \(outcome.succeeded ? "ok" : "failed"): \(outcome.message)")
         case .shutdownComplete:
             if nodes[index].vipHeld {
