@@ -4,8 +4,8 @@ import NIOCore
 
 /// Everything the agent's main loop reacts to. Other tasks only ever send these; the loop owns the election.
 enum AgentEvent: Sendable {
-    /// A datagram arrived on a link, from `source`.
-    case datagram([UInt8], link: Int, source: String)
+    /// A datagram arrived on a link from the link's peer address (the socket's ``LinkIntake`` checked it).
+    case datagram([UInt8], link: Int)
     /// The ticker fired.
     case tick
     /// A link's socket is bound.

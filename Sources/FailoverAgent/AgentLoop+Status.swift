@@ -84,11 +84,18 @@ extension AgentLoop {
             configHash: election.configStamp.shortHash,
             keyFingerprint: sealer.keyring.signing.fingerprint,
             peers: peers,
-            rejected: budget.map {
-                $0.dropped > 0 ? rejected.merging(["dropped_backlog": $0.dropped]) { $1 } : rejected
-            }
-                ?? rejected,
+            rejected: rejectedAtSockets(),
             configNote: configNote
         )
+    }
+
+    /// The loop's rejection counts with those of the link sockets (wrong source, backlog full).
+    func rejectedAtSockets() -> [String: Int] {
+        var all = rejected
+        let backlog = intakes.reduce(0) { $0 + $1.budget.dropped }
+        let unexpected = intakes.reduce(0) { $0 + $1.unexpectedSource }
+        if backlog > 0 { all["dropped_backlog", default: 0] += backlog }
+        if unexpected > 0 { all["unexpected_source", default: 0] += unexpected }
+        return all
     }
 }

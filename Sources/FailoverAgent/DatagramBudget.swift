@@ -1,8 +1,9 @@
 import Synchronization
 
-/// Bounds how many received datagrams wait for the main loop. Past the bound, new datagrams are dropped at the
-/// socket (and counted), so a flood can neither exhaust memory nor push operator commands or VIP results out
-/// of the loop's queue, which is unbounded for everything else.
+/// Bounds how many received datagrams of one link wait for the main loop. Past the bound, new datagrams of that
+/// link are dropped at the socket (and counted), so a flood can neither exhaust memory nor push operator
+/// commands or VIP results out of the loop's queue, which is unbounded for everything else. Each link has its
+/// own budget, so a flood on one link never drops the heartbeats of another.
 final class DatagramBudget: Sendable {
     /// Datagrams allowed to wait at once.
     let limit: Int

@@ -11,7 +11,8 @@ struct LinkTransport: Sendable {
     let port: Int
     let group: any EventLoopGroup
     let events: AsyncStream<AgentEvent>.Continuation
-    let budget: DatagramBudget
+    /// One per link, in link order: the source check and the budget of each socket.
+    let intakes: [LinkIntake]
     let logger: Logger
 
     /// Binds every link, retrying each second until its address exists (an interface may come up late).
@@ -31,14 +32,14 @@ struct LinkTransport: Sendable {
             attempt += 1
             do {
                 let events = self.events
-                let budget = self.budget
+                let intake = self.intakes[index]
                 let logger = self.logger
                 let channel = try await DatagramBootstrap(group: group)
                     .channelOption(.socketOption(.so_reuseaddr), value: 1)
                     .channelInitializer { channel in
                         channel.eventLoop.makeCompletedFuture {
                             try channel.pipeline.syncOperations.addHandler(
-                                LinkInboundHandler(link: index, events: events, budget: budget, logger: logger)
+                                LinkInboundHandler(intake: intake, events: events, logger: logger)
                             )
                         }
                     }
@@ -87,49 +88,73 @@ struct LinkTransport: Sendable {
     }
 }
 
-/// Hands every datagram of one link to the main loop, with its source address.
+/// Hands every datagram of one link from the link's peer address to the main loop, within the link's budget.
 private final class LinkInboundHandler: ChannelInboundHandler, Sendable {
     typealias InboundIn = AddressedEnvelope<ByteBuffer>
 
-    let link: Int
+    let intake: LinkIntake
+    var link: Int { intake.link }
     let events: AsyncStream<AgentEvent>.Continuation
-    let budget: DatagramBudget
     let logger: Logger
-    /// Datagrams dropped because the main loop's backlog is full (a flood), counted with the rejected ones.
+    /// Datagrams dropped because the loop's backlog for this link is full (a flood).
     let dropped: Counter
+    /// Datagrams dropped because they came from another address than the link's peer.
+    let unexpected: Counter
     private let lastLogged = Mutex<ContinuousClock.Instant?>(nil)
+    private let lastSourceLogged = Mutex<ContinuousClock.Instant?>(nil)
 
-    init(link: Int, events: AsyncStream<AgentEvent>.Continuation, budget: DatagramBudget, logger: Logger) {
+    init(intake: LinkIntake, events: AsyncStream<AgentEvent>.Continuation, logger: Logger) {
         self.dropped = Counter(
             label: "failover_datagrams_rejected_total",
-            dimensions: [("link", "\(link)"), ("reason", "dropped_backlog")]
+            dimensions: [("link", "\(intake.link)"), ("reason", "dropped_backlog")]
         )
-        self.link = link
+        self.unexpected = Counter(
+            label: "failover_datagrams_rejected_total",
+            dimensions: [("link", "\(intake.link)"), ("reason", "unexpected_source")]
+        )
+        self.intake = intake
         self.events = events
-        self.budget = budget
         self.logger = logger
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let envelope = unwrapInboundIn(data)
-        guard budget.admit() else {
+        let source = envelope.remoteAddress.ipAddress
+        switch intake.admit(from: source) {
+        case .admit:
+            let bytes = Array(envelope.data.readableBytesView.prefix(4_096))
+            events.yield(.datagram(bytes, link: link))
+        case .backlog:
             dropped.increment()
-            return
+        case .unexpectedSource:
+            unexpected.increment()
+            if Self.due(lastSourceLogged) {
+                logger.warning(
+                    "datagram rejected",
+                    metadata: [
+                        "link": "\(link)", "reason": "unexpected_source",
+                        "detail": "datagram from \(source ?? "?"), expected \(intake.peer)",
+                        "total": "\(intake.unexpectedSource)",
+                    ]
+                )
+            }
         }
-        let bytes = Array(envelope.data.readableBytesView.prefix(4_096))
-        events.yield(.datagram(bytes, link: link, source: envelope.remoteAddress.ipAddress ?? "?"))
+    }
+
+    /// Whether 10 s passed since the last log line of this kind (and if so, notes this one).
+    private static func due(_ last: borrowing Mutex<ContinuousClock.Instant?>) -> Bool {
+        let now = ContinuousClock.now
+        return last.withLock { last in
+            guard last.map({ now - $0 >= .seconds(10) }) ?? true else { return false }
+            last = now
+            return true
+        }
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
         // ICMP errors (peer port unreachable while it restarts) and refused sends (a firewall rule) surface
         // here; they are not fatal. Logged at most every 10 s per link.
-        let now = ContinuousClock.now
-        let due = lastLogged.withLock { last in
-            guard last.map({ now - $0 >= .seconds(10) }) ?? true else { return false }
-            last = now
-            return true
-        }
-        if due {
+        if Self.due(lastLogged) {
             logger.warning("link socket error", metadata: ["link": "\(link)", "error": "\(error)"])
         }
     }
