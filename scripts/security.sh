@@ -424,6 +424,74 @@ ok=0
 record "idle and trickling connections to the metrics endpoint and the control socket (uid 65534)" "$ok" \
     "metrics: ${m_opened:-?} opened, ${m_admitted:-?} admitted, ${m_left:-?} still open after 11 s; control: ${c_opened:-?} opened, ${c_admitted:-?} admitted, ${c_left:-?} still open after 31 s of one byte a second; failover_listener_refused_total +$refused; planned failover while held: exit $failover_exit, VIP moved: $([ "$moved" = 1 ] && echo yes || echo NO); agent alive: $([ "$alive" = 1 ] && echo yes || echo NO)"
 
+# --- 9. a flood on one link ---------------------------------------------------------------------------------------
+
+step "9. floods on link 0 (junk from lb2's address and from a third address); lb2's heartbeats on link 1 must all get through"
+baseline
+kernel_before=$(udp_errors)
+flood_pids=()
+lab_exec n2 "$PY" "$FORGE" junk 192.0.2.12 192.0.2.11 "$PORT" 20000 &
+flood_pids+=("$!")
+lab_exec n2 "$PY" "$FORGE" junk 192.0.2.12 192.0.2.11 "$PORT" 20000 &
+flood_pids+=("$!")
+lab_exec cl "$PY" "$FORGE" junk 192.0.2.50 192.0.2.11 "$PORT" 20000 &
+flood_pids+=("$!")
+background+=("${flood_pids[@]}")
+for pid in "${flood_pids[@]}"; do
+    lab_wait 60 sh -c "! kill -0 $pid 2>/dev/null" || kill "$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true
+done
+sleep 0.5
+link1_drops=$(delta 1 "$REJ" 'link="1"' 'reason="dropped_backlog"')
+link0_drops=$(delta 1 "$REJ" 'link="0"' 'reason="dropped_backlog"')
+third=$(delta 1 "$REJ" 'reason="unexpected_source"')
+received1=$(delta 1 failover_datagrams_received_total 'link="1"')
+kernel=$(( $(udp_errors) - kernel_before ))
+ok=0
+state_unchanged && [ "$link1_drops" = 0 ] && [ "$received1" -gt 0 ] && ok=1
+record "a flood on one link (lb2's address and a third one)" "$ok" \
+    "60000 sent to lb1 on link 0 (20000 from 192.0.2.50): $third refused at the socket as unexpected_source (never charged to a budget), $link0_drops dropped by link 0's backlog bound, $kernel by the kernel; link 1: $received1 heartbeats received, $link1_drops dropped; $(state_note)"
+
+# --- 10. replay after a restart --------------------------------------------------------------------------------------
+
+step "10. the primary's heartbeats captured, the pair stopped, the backup restarted alone: the capture replayed at it"
+# 40 datagrams of lb1 on link 0 (2 s of heartbeats), seen by lb2; lb2's ledger saves its checkpoints each second
+# and when it stops. Then lb1 is gone (as a dead primary) and lb2 starts again while the capture is replayed at
+# the pace it was sent: a replay accepted would keep lb2 backup behind a primary that does not exist.
+lab_exec n2 "$PY" "$FORGE" capturemany eth0 192.0.2.11 "$PORT" 40 "$LAB_DIR/old1" || die "captured no datagrams of lb1"
+sleep 1.2
+lab_stop_agent 2
+lab_stop_agent 1
+lab_wait 3 sh -c "! ip -n $(lab_ns n1) -o addr show dev eth0 | grep -q ' $VIP4/'" || die "lb1 did not release the VIP"
+replay_files=()
+for n in $(seq 0 39); do replay_files+=("$LAB_DIR/old1.$n"); done
+started=$(date +%s%N)
+lab_start_agent 2
+ctl_answers() { lab_ctl "$1" status >/dev/null 2>&1; }
+lab_wait 5 ctl_answers 2 || die "lb2 did not start again"
+sleep 0.2
+lab_exec n1 env FORGE_INTERVAL=0.05 "$PY" "$FORGE" sendmany 192.0.2.11 192.0.2.12 "$PORT" "${replay_files[@]}" \
+    >"$LAB_DIR/replayed" &
+replayer=$!
+background+=("$replayer")
+took_vip=0
+lab_wait 5 has_vip 2 && took_vip=1
+held_after=$(( ($(date +%s%N) - started) / 1000000 ))
+lab_wait 10 sh -c "! kill -0 $replayer 2>/dev/null" || kill "$replayer" 2>/dev/null || true
+wait "$replayer" 2>/dev/null || true
+sleep 0.3
+replayed=$(cat "$LAB_DIR/replayed" 2>/dev/null || echo 0)
+# A replay taken for the higher-priority lb1 would also have made lb2 give the VIP up again.
+still_held=0
+has_vip 2 && role_is 2 primary && still_held=1
+scrape 2 >"$LAB_DIR/scrape-replay"
+replay_rejected=$(metric "$LAB_DIR/scrape-replay" "$REJ" 'reason="replay')
+accepted=$(metric "$LAB_DIR/scrape-replay" failover_datagrams_received_total)
+ok=0
+[ "$took_vip" = 1 ] && [ "$still_held" = 1 ] && [ "$replay_rejected" = "$replayed" ] && [ "$accepted" = 0 ] && ok=1
+record "a dead primary's heartbeats replayed at the restarted backup" "$ok" \
+    "$replayed replayed over 2 s after lb2's restart: $replay_rejected refused as replays ($(sed -n 's/.*reason="\(replay[a-z_]*\)".* \([0-9]*\)$/\1=\2/p' "$LAB_DIR/scrape-replay" | grep -v '=0$' | paste -sd, -)), $accepted accepted; lb2 $([ "$took_vip" = 1 ] && echo "held the VIP ${held_after} ms after its start" || echo "did NOT take the VIP"), $([ "$still_held" = 1 ] && echo "and still held it after the replay" || echo "and did NOT hold it after the replay")"
+
 echo
 echo "| attack | result | figures |"
 echo "|---|---|---|"

@@ -25,9 +25,13 @@ struct AgentLoop {
     let metrics = AgentMetrics()
     var logger: Logger
 
-    var budget: DatagramBudget?
+    /// The links' source checks and budgets (empty in tests that feed events directly).
+    var intakes: [LinkIntake] = []
     var rejected: [String: Int] = [:]
     var lastRejectionLog: [String: Instant] = [:]
+    /// Where the replay checkpoints go to be kept on disk (``ReplayLedger``), and the last ones sent there.
+    var replaySaves: AsyncStream<[NodeName: ReplayCheckpoint]>.Continuation?
+    var savedCheckpoints: [NodeName: ReplayCheckpoint] = [:]
     var pendingCommands: [CommandID: (reply: @Sendable (ControlReply) -> Void, startedAt: Instant)] = [:]
     var nextCommandID: CommandID = 1
     var readyNotified = false
@@ -63,9 +67,9 @@ struct AgentLoop {
     mutating func handle(_ event: AgentEvent) {
         let now = clock.now()
         switch event {
-        case .datagram(let bytes, let link, let source):
-            budget?.processed()
-            receive(bytes, link: link, source: source, now: now)
+        case .datagram(let bytes, let link):
+            if link < intakes.count { intakes[link].budget.processed() }
+            receive(bytes, link: link, now: now)
         case .tick:
             apply(election.step(.tick, at: now))
             progress.tickProcessed(at: now)
@@ -105,13 +109,9 @@ struct AgentLoop {
         }
     }
 
-    private mutating func receive(_ bytes: [UInt8], link: Int, source: String, now: Instant) {
+    /// A datagram from the link's peer address (the socket checked the source).
+    private mutating func receive(_ bytes: [UInt8], link: Int, now: Instant) {
         guard link < configuration.cluster.links.count else { return }
-        let expected = configuration.cluster.links[link].peer.description
-        guard source == expected else {
-            reject("unexpected_source", link: link, detail: "datagram from \(source), expected \(expected)", now: now)
-            return
-        }
         switch opener.open(bytes) {
         case .success(let envelope):
             metrics.received(link: link)
@@ -146,6 +146,11 @@ struct AgentLoop {
             }
             for peer in election.peers.values {
                 metrics.peerAge(peer.name.value, seconds: (now - peer.lastHeard).milliseconds / 1_000)
+            }
+            let checkpoints = opener.checkpoints
+            if checkpoints != savedCheckpoints {
+                savedCheckpoints = checkpoints
+                replaySaves?.yield(checkpoints)
             }
         }
         if readyNotified && now - lastStatusLine >= .seconds(5) {

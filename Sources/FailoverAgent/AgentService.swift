@@ -63,9 +63,9 @@ public struct AgentService: Service {
         let progress = ProgressMonitor()
         let group = MultiThreadedEventLoopGroup.singleton
         // Unbounded: everything but datagrams is low volume and must never be dropped; datagrams are bounded
-        // by the budget at the socket.
+        // per link by the link's budget at the socket, charged only for the peer's address.
         let (events, eventSink) = AsyncStream<AgentEvent>.makeStream()
-        let budget = DatagramBudget()
+        let intakes = configuration.cluster.links.enumerated().map { LinkIntake(link: $0, peer: $1.peer.description) }
         let (jobs, jobSink) = AsyncStream<VIPJob>.makeStream()
         let (announcements, announceSink) = AsyncStream<String>.makeStream(bufferingPolicy: .bufferingNewest(8))
         // The record of the VIPs this agent added: in the state directory (a killed run's stay known), else the
@@ -88,6 +88,11 @@ public struct AgentService: Service {
             logger: logger
         )
         let bootID = BootIdentity.next(stateFile: options.stateDirectory.map { "\($0)/boot-id" })
+        let replayLedger = ReplayLedger(path: options.stateDirectory.map { "\($0)/replay-checkpoints" })
+        let replayCheckpoints = replayLedger.load()
+        let (replaySaves, replaySaveSink) = AsyncStream<[NodeName: ReplayCheckpoint]>.makeStream(
+            bufferingPolicy: .bufferingNewest(1)
+        )
         let now = clock.now()
         progress.tickProcessed(at: now)
         progress.heartbeatSent(at: now)
@@ -99,7 +104,11 @@ public struct AgentService: Service {
             configurationPath: configurationPath,
             election: Election(configuration: configuration.election, bootID: bootID, now: now),
             sealer: DatagramSealer(keyring: keyring, bootID: bootID),
-            opener: DatagramOpener(keyring: keyring, localName: configuration.node.name),
+            opener: DatagramOpener(
+                keyring: keyring,
+                localName: configuration.node.name,
+                checkpoints: replayCheckpoints
+            ),
             channels: Array(repeating: nil, count: configuration.cluster.links.count),
             peerAddresses: peerAddresses,
             vipJobs: jobSink,
@@ -108,6 +117,8 @@ public struct AgentService: Service {
             clock: clock,
             logger: logger
         )
+        loop.replaySaves = replaySaveSink
+        loop.savedCheckpoints = replayCheckpoints
         // No link is bound yet: until one is, the node can hear no peer and must not take the role.
         loop.apply(loop.election.step(.links(bound: 0), at: now))
         logger.notice(
@@ -153,10 +164,10 @@ public struct AgentService: Service {
             port: Int(configuration.cluster.port),
             group: group,
             events: eventSink,
-            budget: budget,
+            intakes: intakes,
             logger: logger
         )
-        loop.budget = budget
+        loop.intakes = intakes
         let (engineCommands, engineCommandSink) = AsyncStream<EngineCommand>.makeStream()
         loop.engineCommands = engineCommandSink
         // The engine's notify socket lives beside the control socket (the runtime directory).
@@ -239,6 +250,7 @@ public struct AgentService: Service {
             if let syncWorker { tasks.addTask { await syncWorker.run(syncJobQueue) } }
             tasks.addTask { await HookRunner.run(hookQueue, timeout: hookTimeout, logger: logger) }
             tasks.addTask { await worker.run(jobs) }
+            tasks.addTask { await replayLedger.run(replaySaves) }
             tasks.addTask {
                 for await reason in announcements { await announcer.burst(reason: reason) }
             }
@@ -273,8 +285,11 @@ public struct AgentService: Service {
             engineCommandSink.finish()
             hookSink.finish()
             syncJobSink.finish()
+            replaySaveSink.finish()
             tasks.cancelAll()
         }
+        // Every helper has ended (the ledger's writer too): the last checkpoints, for the next run.
+        replayLedger.save(loop.opener.checkpoints)
         if let failure = await driver.release() {
             logger.error("could not remove the VIP on exit", metadata: ["error": "\(failure)"])
         }

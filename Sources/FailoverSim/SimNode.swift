@@ -44,6 +44,22 @@ struct SimNode {
     /// The newest boot id this incarnation accepted from each sender.
     var newestBoot: [NodeName: UInt64] = [:]
 
+    /// What the agent's replay ledger keeps on disk across restarts (saved each second and at a clean stop):
+    /// the opener's checkpoints, and the accepted datagrams and newest boots they cover (for the forger).
+    var savedCheckpoints: [NodeName: ReplayCheckpoint] = [:]
+    var savedAccepted: [[UInt8]] = []
+    var savedNewestBoot: [NodeName: UInt64] = [:]
+    var lastCheckpointSave: Instant = .zero
+
+    /// Keeps the replay checkpoints, as the agent's ``ReplayLedger`` writes them.
+    mutating func saveCheckpoints(at now: Instant) {
+        guard let opener else { return }
+        savedCheckpoints = opener.checkpoints
+        savedAccepted = accepted
+        savedNewestBoot = newestBoot
+        lastCheckpointSave = now
+    }
+
     /// The config stamp served (kept across restarts, like the agent's stamp file).
     var config = ConfigStamp.none
     /// A config fetch is under way.

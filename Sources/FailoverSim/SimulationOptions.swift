@@ -24,6 +24,9 @@ public struct SimulationOptions: Sendable {
     public var mutations: Set<ElectionConfiguration.Mutation>
     /// Break config sync on purpose: the primary never re-stamps (to show the checker catches it).
     public var brokenSync = false
+    /// Break replay protection across restarts on purpose: a restarted node forgets its replay checkpoints
+    /// (to show the checker catches the forger's replays of an earlier run).
+    public var forgetReplayCheckpoints = false
     /// Keep a trace of events (for replaying one failing seed).
     public var trace: Bool
 

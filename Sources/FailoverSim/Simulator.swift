@@ -162,6 +162,7 @@ public final class Simulator {
             guard nodes[index].incarnation == incarnation, nodes[index].isRunning else { return }
             guard !nodes[index].isStalled(at: now) else { return }
             feed(index, .tick)
+            if now - nodes[index].lastCheckpointSave >= .seconds(1) { nodes[index].saveCheckpoints(at: now) }
             syncStep(index)
             queue.schedule(.tick(node: index, incarnation: incarnation), at: now + tickInterval)
         case .deliver(let index, let link, let bytes, let forged):
@@ -201,14 +202,20 @@ public final class Simulator {
         nodes[index].election = Election(configuration: nodes[index].configuration, bootID: bootID, now: now)
         nodes[index].isRunning = true
         nodes[index].sealer = DatagramSealer(keyring: keyring, bootID: bootID)
-        nodes[index].opener = DatagramOpener(keyring: keyring, localName: nodes[index].name)
+        // A restarted agent restores its replay windows from its ledger: what the earlier run saved is refused.
+        nodes[index].opener = DatagramOpener(
+            keyring: keyring,
+            localName: nodes[index].name,
+            checkpoints: options.forgetReplayCheckpoints ? [:] : nodes[index].savedCheckpoints
+        )
         nodes[index].vipHeld = false
         nodes[index].stalledUntil = nil
         nodes[index].pending = []
         nodes[index].shuttingDownSince = nil
         nodes[index].lastTerm = 0
-        nodes[index].accepted = []
-        nodes[index].newestBoot = [:]
+        nodes[index].accepted = nodes[index].savedAccepted
+        nodes[index].newestBoot = nodes[index].savedNewestBoot
+        nodes[index].lastCheckpointSave = now
         nodes[index].driverFreeAt = now
         nodes[index].fetching = false
         nodes[index].activeSince = now
@@ -346,6 +353,7 @@ public final class Simulator {
                 violate(.safety, "\(nodes[index].name) finished a clean shutdown with the VIP still on its interface")
             }
             note("\(nodes[index].name) stopped cleanly")
+            nodes[index].saveCheckpoints(at: now)
             crash(index, keepVIP: true)
             let delay = random.duration(.milliseconds(200) ... .seconds(2))
             schedule(at: now + delay, "restart \(nodes[index].name)") { $0.start(index) }

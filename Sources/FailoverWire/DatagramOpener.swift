@@ -8,11 +8,18 @@ public struct DatagramOpener: Sendable {
     public let localName: NodeName
     private var windows: [NodeName: ReplayWindow] = [:]
 
-    /// Creates an opener for a node.
-    public init(keyring: Keyring, localName: NodeName) {
+    /// Creates an opener for a node. `checkpoints` (from ``checkpoints`` of an earlier run, kept on disk)
+    /// restore the replay windows, so a restarted node refuses what its previous run had already seen.
+    public init(keyring: Keyring, localName: NodeName, checkpoints: [NodeName: ReplayCheckpoint] = [:]) {
         self.keyring = keyring
         self.localName = localName
+        for (name, checkpoint) in checkpoints where name != localName {
+            windows[name] = ReplayWindow(checkpoint: checkpoint)
+        }
     }
+
+    /// The newest boot id and sequence number accepted from each sender: what a restart must not accept again.
+    public var checkpoints: [NodeName: ReplayCheckpoint] { windows.mapValues(\.checkpoint) }
 
     /// Authenticates and replay-checks a datagram; on success records it so it is never accepted again.
     public mutating func open(_ bytes: [UInt8]) -> Result<Envelope, DatagramRejection> {

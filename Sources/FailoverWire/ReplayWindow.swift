@@ -33,6 +33,18 @@ public struct ReplayWindow: Hashable, Sendable {
         self.seen = 1
     }
 
+    /// A window restored from a checkpoint of an earlier run of this node: every sequence number up to
+    /// `checkpoint.sequence` of `checkpoint.bootID` counts as seen, so datagrams captured before the checkpoint
+    /// are refused after a restart.
+    public init(checkpoint: ReplayCheckpoint) {
+        self.bootID = checkpoint.bootID
+        self.highest = checkpoint.sequence
+        self.seen = .max
+    }
+
+    /// Where the window stands: the newest boot id and sequence number seen.
+    public var checkpoint: ReplayCheckpoint { ReplayCheckpoint(bootID: bootID, sequence: highest) }
+
     /// Judges a datagram without recording it.
     public func check(bootID: UInt64, sequence: UInt64) -> Verdict {
         if bootID < self.bootID { return .staleBoot }

@@ -123,4 +123,18 @@ struct SimulatorSyncTests {
         }
         #expect(caught != nil, "a primary that never re-stamps went unnoticed in 40 seeds")
     }
+
+    @Test("a node that forgets its replay checkpoints on restart is caught accepting a replay of an earlier run")
+    func forgottenCheckpointsCaught() {
+        var caught: UInt64?
+        for seed in UInt64(1)...40 {
+            var options = SimulationOptions(seed: seed, duration: .seconds(120))
+            options.forgetReplayCheckpoints = true
+            if Simulator(options: options).run().violations.contains(where: { $0.invariant == .authenticity }) {
+                caught = seed
+                break
+            }
+        }
+        #expect(caught != nil, "replays across restarts went unnoticed in 40 seeds")
+    }
 }

@@ -39,6 +39,42 @@ struct ReplayWindowTests {
         #expect(DatagramRejection.replay(.duplicate).label == "replay_duplicate")
     }
 
+    @Test("a restarted opener seeded with the last run's checkpoints refuses what that run had accepted")
+    func checkpointsAcrossRestarts() throws {
+        var first = DatagramOpener(keyring: Fixtures.keyring, localName: Fixtures.lb2)
+        let captured = (1...70).map { Fixtures.datagram(sequence: UInt64($0)) }
+        for bytes in captured { #expect((try? first.open(bytes).get()) != nil) }
+        let text = ReplayCheckpoint.encode(first.checkpoints)
+        #expect(text == "lb1 \(0x1122_3344_5566_7788) 70\n")
+
+        // The next run, without checkpoints, would accept every captured datagram once more.
+        var unprotected = DatagramOpener(keyring: Fixtures.keyring, localName: Fixtures.lb2)
+        #expect((try? unprotected.open(captured[0]).get()) != nil)
+
+        var restarted = DatagramOpener(
+            keyring: Fixtures.keyring,
+            localName: Fixtures.lb2,
+            checkpoints: ReplayCheckpoint.decode(text)
+        )
+        #expect(restarted.open(captured[69]) == .failure(.replay(.duplicate)))
+        #expect(restarted.open(captured[10]) == .failure(.replay(.duplicate)))
+        #expect(restarted.open(captured[0]) == .failure(.replay(.tooOld)))
+        // The peer's run goes on: its next datagrams are fresh.
+        #expect((try? restarted.open(Fixtures.datagram(sequence: 71)).get()) != nil)
+    }
+
+    @Test("checkpoint files: damaged lines are skipped, the node's own name is ignored")
+    func checkpointText() {
+        let decoded = ReplayCheckpoint.decode("lb1 5 9\nbad line\nlb3 x 1\n\nlb2 7 8\n")
+        #expect(
+            decoded == [
+                Fixtures.lb1: ReplayCheckpoint(bootID: 5, sequence: 9), Fixtures.lb2: .init(bootID: 7, sequence: 8),
+            ]
+        )
+        let opener = DatagramOpener(keyring: Fixtures.keyring, localName: Fixtures.lb2, checkpoints: decoded)
+        #expect(opener.checkpoints == [Fixtures.lb1: ReplayCheckpoint(bootID: 5, sequence: 9)])
+    }
+
     @Test("the sealer numbers datagrams from 1")
     func sealer() throws {
         var sealer = DatagramSealer(keyring: Fixtures.keyring, bootID: 5)

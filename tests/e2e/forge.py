@@ -165,9 +165,11 @@ def main():
             datagrams.append(data[:-TAG])
         else:
             datagrams = [(b"FOAG\x01" + os.urandom(size))[:size] for size in map(int, sys.argv[5:])]
+        # FORGE_INTERVAL: seconds between datagrams (a replay at the pace of the heartbeats it copies).
+        interval = float(os.environ.get("FORGE_INTERVAL", "0.001"))
         for data in datagrams:
             s.sendto(data, target)
-            time.sleep(0.001)
+            time.sleep(interval)
         print(len(datagrams))
     else:
         sys.exit(__doc__)
