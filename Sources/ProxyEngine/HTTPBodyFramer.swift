@@ -9,7 +9,10 @@ public struct HTTPFramingError: Error, Equatable, Sendable {
 ///
 /// Chunked framing is read strictly, since a server that reads it differently could see another message
 /// where the engine sees none: hexadecimal sizes of at most 15 digits, chunk extensions without CR or LF,
-/// size lines of at most 4 KiB, every line ending in CRLF, trailer lines without control characters and at most 16 KiB of them.
+/// size lines of at most 4 KiB, every line ending in CRLF, and at most 16 KiB of trailer lines, each a header field
+/// (RFC 9112 §7.1.2): a token name, a colon, a value without control characters but HTAB, no obs-fold. HAProxy 2.6
+/// answers 400 to a trailer without a colon, with a space in its name or folded; the engine does too (and is
+/// stricter on control bytes in the value, which HAProxy forwards).
 public struct HTTPBodyFramer: Sendable {
     private enum State: Sendable {
         case length(remaining: Int)
@@ -24,7 +27,10 @@ public struct HTTPBodyFramer: Sendable {
         case dataLF
         /// At the start of a trailer line (or the final empty line).
         case trailerStart(total: Int)
-        case trailerLine(total: Int)
+        /// In a trailer field's name (at least one byte of it seen).
+        case trailerName(total: Int)
+        /// In a trailer field's value (after the colon).
+        case trailerValue(total: Int)
         case trailerLF(total: Int, empty: Bool)
         case done
     }
@@ -125,17 +131,40 @@ public struct HTTPBodyFramer: Sendable {
                 guard raw[i] == 0x0A else { throw HTTPFramingError(reason: "chunk data without CRLF") }
                 state = .sizeDigits(value: 0, digits: 0)
                 i += 1
-            case .trailerStart(let total), .trailerLine(let total):
+            case .trailerStart(let total):
                 let byte = raw[i]
-                let atStart: Bool
-                if case .trailerStart = state { atStart = true } else { atStart = false }
-                guard total < HTTPHeadParser.maxHeadSize else { throw HTTPFramingError(reason: "trailers too large") }
                 if byte == 0x0D {
-                    state = .trailerLF(total: total + 1, empty: atStart)
-                } else if byte == 0x09 || (byte >= 0x20 && byte != 0x7F) {
-                    state = .trailerLine(total: total + 1)
+                    state = .trailerLF(total: total + 1, empty: true)
+                } else if HTTPHeadParser.isTokenByte(byte) {
+                    state = .trailerName(total: total + 1)
+                } else if byte == 0x20 || byte == 0x09 {
+                    throw HTTPFramingError(reason: "a folded trailer line (obs-fold)")
                 } else {
-                    throw HTTPFramingError(reason: "an invalid trailer line")
+                    throw HTTPFramingError(reason: "a trailer line without a field name")
+                }
+                i += 1
+            case .trailerName(let total):
+                guard total < HTTPHeadParser.maxHeadSize else { throw HTTPFramingError(reason: "trailers too large") }
+                let byte = raw[i]
+                if byte == UInt8(ascii: ":") {
+                    state = .trailerValue(total: total + 1)
+                } else if HTTPHeadParser.isTokenByte(byte) {
+                    state = .trailerName(total: total + 1)
+                } else if byte == 0x0D {
+                    throw HTTPFramingError(reason: "a trailer line without a colon")
+                } else {
+                    throw HTTPFramingError(reason: "an invalid trailer field name")
+                }
+                i += 1
+            case .trailerValue(let total):
+                guard total < HTTPHeadParser.maxHeadSize else { throw HTTPFramingError(reason: "trailers too large") }
+                let byte = raw[i]
+                if byte == 0x0D {
+                    state = .trailerLF(total: total + 1, empty: false)
+                } else if byte == 0x09 || (byte >= 0x20 && byte != 0x7F) {
+                    state = .trailerValue(total: total + 1)
+                } else {
+                    throw HTTPFramingError(reason: "a control character in a trailer value")
                 }
                 i += 1
             case .trailerLF(let total, let empty):

@@ -360,6 +360,20 @@ final class HTTPFrontendHandler: ChannelDuplexHandler {
         keepAlive = request.keepsAlive
         requestFramer = HTTPBodyFramer(request.requestFraming)
         requestEnded = requestFramer.isComplete
+        // The body bytes already here are checked before a server is chosen (a copy of the framer reads them),
+        // so a request whose framing or trailers are malformed never reaches a server: HAProxy parses what it
+        // has buffered before it connects and answers 400 the same way.
+        if !requestEnded && inbound.readableBytes > 0 {
+            var probe = requestFramer
+            do {
+                _ = try inbound.withUnsafeReadableBytes { raw in try probe.consume(raw) }
+            } catch {
+                site.counters.failed()
+                let reason = (error as? HTTPFramingError)?.reason ?? "invalid framing"
+                respondLocally(400, detail: "The request body is malformed: \(reason).")
+                return
+            }
+        }
 
         // As HAProxy: the stats page takes GET, HEAD and POST at its URI (also in an absolute-form target);
         // other methods go to the backend like any request.

@@ -328,7 +328,7 @@ private struct Scanner {
 
     private func requestLine(_ line: Range<Int>, _ head: inout HTTPHead) throws(HTTPHeadError) {
         var i = line.lowerBound
-        while i < line.upperBound && Self.isTokenByte(raw[i]) { i += 1 }
+        while i < line.upperBound && HTTPHeadParser.isTokenByte(raw[i]) { i += 1 }
         guard i > line.lowerBound, i < line.upperBound, raw[i] == 0x20 else {
             throw .malformed("invalid request line")
         }
@@ -355,7 +355,7 @@ private struct Scanner {
         guard status >= 100 else { throw .malformed("invalid status code") }
         if line.upperBound > code + 3 {
             guard raw[code + 3] == 0x20 else { throw .malformed("invalid status line") }
-            for i in code + 4..<line.upperBound where !Self.isValueByte(raw[i]) {
+            for i in code + 4..<line.upperBound where !HTTPHeadParser.isValueByte(raw[i]) {
                 throw .malformed("invalid reason phrase")
             }
         }
@@ -378,7 +378,7 @@ private struct Scanner {
     private func field(_ line: Range<Int>, _ head: inout HTTPHead) throws(HTTPHeadError) {
         guard head.fields.count < HTTPHeadParser.maxFields else { throw .tooLarge }
         var i = line.lowerBound
-        while i < line.upperBound && Self.isTokenByte(raw[i]) { i += 1 }
+        while i < line.upperBound && HTTPHeadParser.isTokenByte(raw[i]) { i += 1 }
         guard i < line.upperBound, raw[i] == UInt8(ascii: ":") else {
             if i == line.lowerBound && (raw[i] == 0x20 || raw[i] == 0x09) {
                 throw .malformed("a folded header line")
@@ -391,12 +391,15 @@ private struct Scanner {
         var last = line.upperBound
         while first < last && (raw[first] == 0x20 || raw[first] == 0x09) { first += 1 }
         while last > first && (raw[last - 1] == 0x20 || raw[last - 1] == 0x09) { last -= 1 }
-        for j in first..<last where !Self.isValueByte(raw[j]) {
+        for j in first..<last where !HTTPHeadParser.isValueByte(raw[j]) {
             throw .malformed("a control character in a header value")
         }
         head.fields.append(HTTPHead.Field(name: name, value: first..<last, kind: HTTPHeadParser.kind(raw, name)))
     }
 
+}
+
+extension HTTPHeadParser {
     /// RFC 9110 tchar.
     static func isTokenByte(_ byte: UInt8) -> Bool {
         switch byte {

@@ -163,9 +163,14 @@ struct HTTPMessageRulesTests {
         #expect(try frame(.length(3), "abcdef") == (3, "abc"))
         #expect(try frame(.none, "abc") == (0, ""))
         #expect(try frame(.chunked, "5\r\nhel").0 == -1)
+        let trailers = "0\r\nX-T:v\r\nX-U: a\tb\r\nX-E:\r\n\r\n"
+        #expect(try frame(.chunked, trailers).0 == trailers.utf8.count)
         let invalid = [
             "5\nhello\r\n0\r\n\r\n", "g\r\n", "1234567890abcdef0\r\n", "3\r\nhello\r\n", "0\r\nX: 1\n\r\n",
             "\r\n", "5 x\r\n", "0\r\nX:\u{1}\r\n\r\n", "1;" + String(repeating: "a", count: 5000),
+            // Trailers are header fields (HAProxy 2.6 answers 400 to each of these).
+            "0\r\nNoColon\r\n\r\n", "0\r\nBad Name: v\r\n\r\n", "0\r\n folded\r\n\r\n", "0\r\n:empty\r\n\r\n",
+            "0\r\nX-T : v\r\n\r\n", "0\r\nX@T: v\r\n\r\n", "0\r\nX-A: 1\r\n\tfolded\r\n\r\n",
         ]
         for text in invalid {
             #expect(throws: HTTPFramingError.self, "\(text.debugDescription)") { _ = try frame(.chunked, text) }

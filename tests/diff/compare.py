@@ -150,6 +150,8 @@ def backend_summary(recs, sent):
     d["headers removed"] = " ".join(sorted(removed)) or "-"
     d["body"] = "as sent" if r["body"] == sent.get("body", b"") else repr(r["body"][:80])
     d["framing"] = r["framing"]
+    if r.get("trailers") or sent.get("trailers"):
+        d["trailers"] = "; ".join("%s: %s" % t for t in r.get("trailers", [])) or "-"
     return d
 
 

@@ -170,9 +170,10 @@ class Recorder:
                 self._record({"kind": "garbage", "conn": cid, "data": head})
                 c.sendall(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
                 return
-            body, framing, buf, ok = _read_body(c, buf, req["headers"])
+            trailers = []
+            body, framing, buf, ok = _read_body(c, buf, req["headers"], trailers)
             req.update({"kind": "http", "conn": cid, "seq": seq, "body": body, "framing": framing,
-                        "proxy_header": proxy_header})
+                        "trailers": trailers, "proxy_header": proxy_header})
             self._record(req)
             if not ok:
                 return
@@ -352,8 +353,9 @@ def _read_line(c, buf):
     return b"", b"", False
 
 
-def _read_body(c, buf, headers):
-    """Returns (body, framing, rest, ok). framing: 'none', 'length', 'chunked'."""
+def _read_body(c, buf, headers, trailers=None):
+    """Returns (body, framing, rest, ok). framing: 'none', 'length', 'chunked'. The trailer lines of a chunked
+    body go to `trailers` (as (name, value) pairs, the name lower-cased and the value stripped)."""
     te = ",".join(v.lower() for n, v in headers if n.lower() == "transfer-encoding")
     cl = [v for n, v in headers if n.lower() == "content-length"]
     if "chunked" in te:
@@ -371,6 +373,9 @@ def _read_body(c, buf, headers):
                     line, buf, ok = _read_line(c, buf)
                     if not ok or line == b"":
                         return body, "chunked", buf, ok
+                    if trailers is not None:
+                        name, _, value = line.decode("latin-1").partition(":")
+                        trailers.append((name.lower(), value.strip()))
                 return body, "chunked", buf, False
             buf, ok = _recv_exact(c, buf, size + 2)
             if not ok:

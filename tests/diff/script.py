@@ -53,7 +53,8 @@ class Script:
         return "r%d" % self.counter
 
 
-def _request(script, item, method, target, headers, version="HTTP/1.1", body=None, chunked=False, raw_extra=b""):
+def _request(script, item, method, target, headers, version="HTTP/1.1", body=None, chunked=False, raw_extra=b"",
+             trailers=()):
     rid = script.next_id()
     hdrs = list(headers) + [("X-Diff-Req", rid)]
     if body is not None and not chunked:
@@ -64,7 +65,8 @@ def _request(script, item, method, target, headers, version="HTTP/1.1", body=Non
     data = head.encode("latin-1") + raw_extra + b"\r\n"
     if body is not None:
         if chunked:
-            data += b"%x\r\n%s\r\n%x\r\n%s\r\n0\r\n\r\n" % (3, body[:3], len(body) - 3, body[3:])
+            data += b"%x\r\n%s\r\n%x\r\n%s\r\n0\r\n" % (3, body[:3], len(body) - 3, body[3:])
+            data += b"".join(t + b"\r\n" for t in trailers) + b"\r\n"
         else:
             data += body
     item.sent[rid] = {"headers": hdrs, "body": body or b"", "method": method, "target": target, "version": version}
@@ -73,11 +75,12 @@ def _request(script, item, method, target, headers, version="HTTP/1.1", body=Non
 
 
 def _simple(script, fe, port, label, method, target, headers, version="HTTP/1.1", body=None, chunked=False,
-            check_close=None, src="127.0.0.1", timeout=8.0):
+            check_close=None, src="127.0.0.1", timeout=8.0, trailers=()):
     it = Item("%s: %s" % (fe, label), fe, port, "http")
     it.src = src
     it.timeout = timeout
-    it.steps.append(("send", _request(script, it, method, target, headers, version, body, chunked)))
+    it.steps.append(("send", _request(script, it, method, target, headers, version, body, chunked,
+                                      trailers=trailers)))
     it.steps.append(("response", method == "HEAD"))
     if check_close is not None:
         it.steps.append(("closed", check_close))
@@ -231,6 +234,12 @@ def _http_items(script, rw, fe, first):
             body=b"a=1&b=2&c=3")
     _simple(script, n, port, "POST /post (chunked)", "POST", "/post", h + [("Content-Type", "text/plain")],
             body=b"hello chunked world", chunked=True)
+    # Trailers are header fields (RFC 9112 §7.1.2): forwarded when well formed, 400 before any server otherwise.
+    for label, trailer in (("a trailer", b"X-Checksum:  42 "), ("a trailer without a colon", b"NoColon"),
+                           ("a space in a trailer name", b"Bad Name: v"), ("a folded trailer", b" folded")):
+        _simple(script, n, port, "POST /post (chunked, %s)" % label, "POST", "/post-trailer",
+                h + [("Content-Type", "text/plain")], body=b"trailers follow", chunked=True, trailers=(trailer,),
+                check_close=1.5 if label != "a trailer" else None)
     it = Item("%s: keep-alive pair GET /ka1, GET /ka2" % n, n, port, "http")
     it.steps += [("send", _request(script, it, "GET", "/ka1", h)), ("response", False),
                  ("send", _request(script, it, "GET", "/ka2", h)), ("response", False), ("closed", 0.3)]
