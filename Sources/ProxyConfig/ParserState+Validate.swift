@@ -39,6 +39,7 @@ extension ParserState {
         }
         return ProxyConfiguration(
             maxConnections: globalMaxConnections,
+            maxConnectionsLine: globalMaxConnectionsLine,
             threads: globalThreads,
             frontends: frontends,
             backends: backends,

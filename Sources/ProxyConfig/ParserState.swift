@@ -9,6 +9,7 @@ struct ParserState {
     var current: ProxySection?
     var sections: [ProxySection] = []
     var globalMaxConnections: Int?
+    var globalMaxConnectionsLine: Int?
     var globalThreads: Int?
 
     init(file: String, readFile: @escaping (String) -> [UInt8]?) {
@@ -114,6 +115,7 @@ struct ParserState {
         switch words[0] {
         case "maxconn":
             globalMaxConnections = positiveInt(words, number)
+            globalMaxConnectionsLine = number
         case "nbthread":
             if let value = positiveInt(words, number) {
                 if value > 64 {

@@ -3,7 +3,10 @@
 /// `listen` sections become a frontend and a backend of the same name.
 public struct ProxyConfiguration: Hashable, Sendable {
     /// `global maxconn`: connections over all frontends; beyond it the engine stops accepting (as HAProxy).
+    /// Without it, the engine derives one from its descriptor limit when it starts (``DescriptorBudget``).
     public var maxConnections: Int?
+    /// The line of `global maxconn`, for errors about it.
+    public var maxConnectionsLine: Int?
     /// `global nbthread`: event loop threads (default: one per CPU). Read at start; a reload keeps the count.
     public var threads: Int?
     /// Frontends in file order.

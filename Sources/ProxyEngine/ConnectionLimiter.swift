@@ -1,16 +1,16 @@
 import NIOCore
 import Synchronization
 
-/// `maxconn` of `global` or of a frontend, as HAProxy applies it: while as many client connections are open
-/// as the limit allows, the listeners it governs stop accepting, and the kernel's listen queue holds the
-/// next clients until a connection closes. (Before, the engine accepted and closed them at once.) A batch of
-/// accepts already under way when the limit is reached still completes: at most one wake-up's worth
-/// (64 connections) over the limit.
+/// `maxconn` of `global` or of a frontend, as HAProxy applies it: a connection is served only while fewer
+/// than `limit` are open. Listeners take a slot per accepted connection (``AcceptGate``) and give it back
+/// when it closes. When the limit is reached, every governed listener stops accepting and the kernel's listen
+/// queue holds the next clients; the few a listener had already accepted in the same wake-up wait in its gate,
+/// unserved, and go first when a slot frees (HAProxy checks the limit before each accept, NIO accepts a batch).
 final class ConnectionLimiter: Sendable {
     let limit: Int
     private let open = Atomic<Int>(0)
     private struct State {
-        var listeners: [any Channel] = []
+        var gates: [AcceptGate.Handle] = []
         var paused = false
         var stopped = false
     }
@@ -18,34 +18,64 @@ final class ConnectionLimiter: Sendable {
 
     init(limit: Int) { self.limit = limit }
 
-    /// A listener this limit governs.
-    func govern(_ listener: any Channel) {
+    /// A listener's gate this limit governs.
+    func govern(_ gate: AcceptGate.Handle) {
         state.withLock { (shared: inout State) in
-            shared.listeners.append(listener)
-            if shared.paused { _ = listener.setOption(.autoRead, value: false) }
+            shared.gates.append(gate)
+            if shared.paused { gate.pause() }
         }
     }
 
-    func opened() {
-        open.add(1, ordering: .relaxed)
-        update()
+    /// Connections holding a slot.
+    var count: Int { open.load(ordering: .relaxed) }
+
+    /// Whether the listeners are held back by this limit.
+    var isPaused: Bool { state.withLock { $0.paused } }
+
+    /// Takes a slot, or returns false when the limit is reached (the listeners are then paused).
+    func tryAcquire() -> Bool {
+        var current = open.load(ordering: .relaxed)
+        while current < limit {
+            let (exchanged, original) = open.compareExchange(
+                expected: current,
+                desired: current + 1,
+                ordering: .relaxed
+            )
+            if exchanged {
+                if current + 1 >= limit { pause() }
+                return true
+            }
+            current = original
+        }
+        pause()
+        return false
     }
 
-    func closed() {
+    /// Gives a slot back (the connection closed); a paused limit wakes its gates.
+    func release() {
         open.subtract(1, ordering: .relaxed)
-        update()
+        resume()
     }
 
     /// The engine stops: the listeners stay paused from now on.
     func stop() { state.withLock { (shared: inout State) in shared.stopped = true } }
 
-    private func update() {
+    private func pause() {
         state.withLock { (shared: inout State) in
-            let full = open.load(ordering: .relaxed) >= limit
-            guard !shared.stopped, full != shared.paused else { return }
-            shared.paused = full
-            // Under the lock, so a pause and a resume reach each listener's event loop in the order decided.
-            for listener in shared.listeners { _ = listener.setOption(.autoRead, value: !full) }
+            guard !shared.paused, !shared.stopped else { return }
+            shared.paused = true
+            // Under the lock, so a pause and a wake reach each listener's event loop in the order decided.
+            for gate in shared.gates { gate.pause() }
+        }
+        // A slot freed between the failed take and the pause would otherwise wake nobody.
+        resume()
+    }
+
+    private func resume() {
+        state.withLock { (shared: inout State) in
+            guard shared.paused, !shared.stopped, open.load(ordering: .relaxed) < limit else { return }
+            shared.paused = false
+            for gate in shared.gates { gate.wake() }
         }
     }
 }

@@ -86,7 +86,6 @@ public final class ProxyEngine: Sendable {
                 for bind in frontend.binds {
                     let limits = [globalLimit, frontendLimits[index]].compactMap { $0 }
                     let listener = try await listen(frontend, bind, counters: frontendCounters[index], limits: limits)
-                    for limit in limits { limit.govern(listener) }
                     listeners.append(listener)
                 }
             }
@@ -189,16 +188,21 @@ public final class ProxyEngine: Sendable {
             // Up to 64 connections accepted per wake-up (HAProxy's tune.maxaccept) instead of NIO's 4.
             let channel = try await ServerBootstrap(group: group)
                 .serverChannelOption(.maxMessagesPerRead, value: 64)
+                .serverChannelInitializer { listener in
+                    listener.eventLoop.makeCompletedFuture {
+                        guard !limits.isEmpty else { return }
+                        let gate = AcceptGate(limits: limits)
+                        try listener.pipeline.syncOperations.addHandler(gate)
+                        let handle = gate.handle(on: listener.eventLoop)
+                        for limit in limits { limit.govern(handle) }
+                    }
+                }
                 .childChannelOption(.autoRead, value: frontend.mode == .http)
                 .childChannelOption(.allowRemoteHalfClosure, value: true)
                 .childChannelOption(.socketOption(.so_keepalive), value: 1)
                 .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
                 .childChannelInitializer { client in
                     client.eventLoop.makeCompletedFuture {
-                        if !limits.isEmpty {
-                            for limit in limits { limit.opened() }
-                            client.closeFuture.whenComplete { _ in for limit in limits { limit.closed() } }
-                        }
                         let operations = client.pipeline.syncOperations
                         if frontend.mode == .http {
                             // The frontend handler reads and writes bytes: it parses heads itself and counts

@@ -40,7 +40,7 @@ extension FailoverAgentCommand {
             }
             let config = self.config ?? ""
             let logger = bootstrapLogging(level: logLevel, label: "failover-proxy")
-            let parsed: ProxyConfiguration
+            var parsed: ProxyConfiguration
             do {
                 parsed = try Self.load(config)
             } catch {
@@ -69,6 +69,14 @@ extension FailoverAgentCommand {
                         "an event loop could not be pinned; it runs unpinned",
                         metadata: ["reason": "\(failure)"]
                     )
+                }
+            }
+            if !check {
+                do {
+                    try Self.fitDescriptors(&parsed, file: config, group: group, logger: logger)
+                } catch {
+                    print("\(error)")
+                    throw ExitCode(1)
                 }
             }
             let engine: ProxyEngine
@@ -115,6 +123,28 @@ extension FailoverAgentCommand {
                 }
                 if answered { _ = notifier.watchdog() }
                 try? await Task.sleep(for: .milliseconds(500))
+            }
+        }
+
+        /// Sets `global maxconn` from the descriptor limit when the file has none, or raises the soft limit for
+        /// the one it has (``DescriptorBudget``), and says which.
+        static func fitDescriptors(
+            _ parsed: inout ProxyConfiguration,
+            file: String,
+            group: MultiThreadedEventLoopGroup,
+            logger: Logger
+        ) throws(DescriptorBudget.Shortfall) {
+            let loops = Array(group.makeIterator()).count
+            switch try DescriptorBudget.apply(to: &parsed, file: file, eventLoops: loops) {
+            case .derived(let maxConnections, let limit):
+                logger.info(
+                    "no global maxconn: \(maxConnections) connections, from the descriptor limit as HAProxy does",
+                    metadata: ["descriptor_limit": "\(limit)", "event_loops": "\(loops)"]
+                )
+            case .raised(let descriptors):
+                logger.info("descriptor limit raised for global maxconn", metadata: ["limit": "\(descriptors)"])
+            case .fits:
+                break
             }
         }
 
@@ -170,8 +200,9 @@ extension FailoverAgentCommand {
                 }
                 let next: ProxyEngine
                 do {
-                    let parsed = try Self.load(config)
+                    var parsed = try Self.load(config)
                     for warning in parsed.warnings { logger.warning("\(warning)") }
+                    try Self.fitDescriptors(&parsed, file: config, group: group, logger: logger)
                     next = try ProxyEngine(
                         configuration: parsed,
                         group: group,

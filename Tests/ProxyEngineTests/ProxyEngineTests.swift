@@ -1,6 +1,7 @@
 import NIOCore
 import NIOPosix
 import ProxyEngine
+import Synchronization
 import Testing
 
 /// Writes a name when the connection opens, then closes it.
@@ -262,5 +263,88 @@ struct ProxyEngineDrainTests {
         running.cancel()
         _ = try? await running.value
         try await echo.close()
+    }
+
+    @Test("a burst beyond maxconn is served at most maxconn at a time, every client in turn (no batch overshoot)")
+    func maxconnBurst() async throws {
+        // NIO accepts up to 64 connections per wake-up; before the accept gate, a burst was served whole and
+        // a full engine ran out of descriptors for its server connections (503s).
+        let gauge = ConcurrencyGauge()
+        let echo = try await tcpServer(port: base + 1) { CountingEcho(gauge: gauge) }
+        let running = try await runEngine(
+            "global\n    maxconn 3\nlisten e\n    bind 127.0.0.1:\(base)\n    server s 127.0.0.1:\(base + 1)\n"
+        )
+        let port = base
+        let answered = try await withThrowingTaskGroup(of: Bool.self) { clients in
+            for _ in 0..<30 {
+                clients.addTask {
+                    let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+                        .connect(host: "127.0.0.1", port: port) { channel in
+                            channel.eventLoop.makeCompletedFuture {
+                                try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: channel)
+                            }
+                        }
+                    return try await channel.executeThenClose { inbound, outbound in
+                        var replies = inbound.makeAsyncIterator()
+                        try await outbound.write(ByteBuffer(string: "x"))
+                        let reply = try await replies.next()
+                        try await Task.sleep(for: .milliseconds(30))
+                        return reply?.readableBytes == 1
+                    }
+                }
+            }
+            var count = 0
+            for try await ok in clients where ok { count += 1 }
+            return count
+        }
+        #expect(answered == 30)
+        #expect(gauge.peak <= 3, "\(gauge.peak) server connections at once with maxconn 3")
+        #expect(gauge.peak >= 1)
+        running.cancel()
+        _ = try? await running.value
+        try await echo.close()
+    }
+}
+
+/// Counts a server's open connections and the most at once.
+final class ConcurrencyGauge: Sendable {
+    private let current = Atomic<Int>(0)
+    private let highest = Atomic<Int>(0)
+
+    func up() {
+        let now = current.add(1, ordering: .relaxed).newValue
+        var seen = highest.load(ordering: .relaxed)
+        while now > seen {
+            let (exchanged, original) = highest.compareExchange(expected: seen, desired: now, ordering: .relaxed)
+            if exchanged { break }
+            seen = original
+        }
+    }
+
+    func down() { current.subtract(1, ordering: .relaxed) }
+
+    var peak: Int { highest.load(ordering: .relaxed) }
+}
+
+/// Echoes what it reads and counts its connection in a gauge.
+private final class CountingEcho: ChannelInboundHandler, Sendable {
+    typealias InboundIn = ByteBuffer
+    typealias OutboundOut = ByteBuffer
+    let gauge: ConcurrencyGauge
+
+    init(gauge: ConcurrencyGauge) { self.gauge = gauge }
+
+    func channelActive(context: ChannelHandlerContext) {
+        gauge.up()
+        context.fireChannelActive()
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        gauge.down()
+        context.fireChannelInactive()
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        context.writeAndFlush(data, promise: nil)
     }
 }
