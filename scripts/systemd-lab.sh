@@ -7,7 +7,8 @@
 # In the nodes: install the .deb, write each node's TOML, `systemctl start failover-agent`, roles,
 # `failoverctl failover`, `systemctl reload` (no role change), `systemctl stop` on the primary (clean handoff,
 # VIP released), SIGSTOP of the primary's agent (systemd's watchdog kills and restarts it; the peer took
-# over), the engine killed (supervised restart), and /proc/PID/status: not root, three capabilities.
+# over), the engine killed (supervised restart), and /proc/PID/status: the agent not root with six capabilities,
+# the engine as failover-engine with CAP_NET_BIND_SERVICE alone, unable to read the key or use the control socket.
 #
 #   sudo bash scripts/systemd-lab.sh               # prints a line per check and the time it took
 #   sudo bash scripts/systemd-lab.sh --rootfs-only # only make (and cache) the nodes' root file system
@@ -29,6 +30,7 @@ mirror=${mirror:-http://deb.debian.org/debian}
 
 passed=0
 failed=0
+not() { ! "$@"; }
 check() {  # check "what" command...
     local what=$1; shift
     if "$@"; then echo "  ok   $what"; passed=$((passed + 1)); else echo "  FAIL $what"; failed=$((failed + 1)); fi
@@ -242,7 +244,23 @@ check "STATUS= shows the role ($status_text)" grep -q "primary since" <<<"$statu
 pid=$(agent_pid 1)
 check "the agent does not run as root" not_root "$pid"
 capeff=$(in_node 1 awk '/^CapEff:/{print $2}' "/proc/$pid/status")
-check "its effective capabilities are NET_ADMIN, NET_RAW and NET_BIND_SERVICE only ($capeff)" test "$capeff" = 0000000000003400
+check "its effective capabilities are NET_ADMIN, NET_RAW, NET_BIND_SERVICE, and SETUID, SETGID, KILL for the engine, only ($capeff)" \
+    test "$capeff" = 00000000000034e0
+epid=$(wait_for 5 engine_pid 1 >/dev/null; engine_pid 1)
+euid=$(in_node 1 awk '/^Uid:/{print $2}' "/proc/${epid:-0}/status" 2>/dev/null)
+check "the engine runs as failover-engine (uid ${euid:-?}, pid ${epid:-?})" \
+    test -n "$euid" -a "$euid" = "$(in_node 1 id -u failover-engine)"
+ecap=$(in_node 1 awk '/^CapEff:/{print $2}' "/proc/${epid:-0}/status" 2>/dev/null)
+check "with CAP_NET_BIND_SERVICE alone, no NET_ADMIN ($ecap)" test "$ecap" = 0000000000000400
+as_engine() { in_node 1 setpriv --reuid=failover-engine --regid=failover-engine --init-groups "$@"; }
+engine_reads_key() { as_engine cat /etc/failover-agent/cluster.key >/dev/null 2>&1; }
+engine_writes_etc() { as_engine touch /etc/failover-agent/written-by-engine 2>/dev/null; }
+check "the engine's user cannot read the cluster key" not engine_reads_key
+check "nor write /etc/failover-agent" not engine_writes_etc
+before=$(transitions 1)
+as_engine failoverctl demote >"$LAB_DIR/out" 2>&1 && demoted=1 || demoted=0
+check "nor use the control socket (failoverctl demote: $(head -1 "$LAB_DIR/out"))" \
+    test "$demoted" = 0 -a "$(transitions 1)" = "$before"
 
 ctl 1 failover >"$LAB_DIR/out" 2>&1 || true
 check "failoverctl failover: lb2 is primary ($(tail -1 "$LAB_DIR/out"))" wait_for 5 role_is 2 primary

@@ -131,9 +131,13 @@ public struct AgentService: Service {
         )
         // A VIP left behind by a killed run goes before anything else happens.
         jobSink.yield(.removeStale)
+        // The engine's own user (never root, never the agent's): refused on the control socket.
+        let engineUID = EngineLaunch.resolveUser(configuration.engine.user).flatMap { getpwnam($0)?.pointee.pw_uid }
+            .flatMap { $0 != 0 && $0 != getuid() ? $0 : nil }
         let control = ControlServer(
             path: configuration.controlSocket,
             group: options.controlGroup,
+            engineUID: engineUID,
             eventLoops: group,
             events: eventSink,
             logger: logger
@@ -232,7 +236,12 @@ public struct AgentService: Service {
                     files: paths.count,
                     group: group
                 ),
-                writer: BundleWriter(paths: paths),
+                writer: BundleWriter(
+                    paths: paths,
+                    engineGroup: EngineLaunch.resolveUser(configuration.engine.user).flatMap {
+                        getpwnam($0)?.pointee.pw_gid
+                    }
+                ),
                 history: options.stateDirectory.map { ConfigHistory(directory: "\($0)/history", paths: paths) },
                 launch: EngineLaunch(engine: configuration.engine, config: config, checked: checkedBundles),
                 box: offerBox,
@@ -243,12 +252,15 @@ public struct AgentService: Service {
             loop.offerBox = offerBox
         }
         let hookTimeout = configuration.hooks.timeout
+        let hookCapabilities = configuration.hooks.capabilities
         await withTaskGroup(of: Void.self) { tasks in
             tasks.addTask { await supervisor.run(commands: engineCommands) }
             if let watcher { tasks.addTask { await watcher.run() } }
             if let syncServer { tasks.addTask { await syncServer.run() } }
             if let syncWorker { tasks.addTask { await syncWorker.run(syncJobQueue) } }
-            tasks.addTask { await HookRunner.run(hookQueue, timeout: hookTimeout, logger: logger) }
+            tasks.addTask {
+                await HookRunner.run(hookQueue, timeout: hookTimeout, capabilities: hookCapabilities, logger: logger)
+            }
             tasks.addTask { await worker.run(jobs) }
             tasks.addTask { await replayLedger.run(replaySaves) }
             tasks.addTask {
@@ -304,6 +316,7 @@ public struct AgentService: Service {
                     vips: configuration.vips.map { "\($0.address)/\($0.prefixLength)" }
                 ),
                 timeout: hookTimeout,
+                capabilities: hookCapabilities,
                 logger: logger
             )
         }

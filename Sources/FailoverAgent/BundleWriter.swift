@@ -29,6 +29,9 @@ struct BundleWriteError: Error, CustomStringConvertible, Sendable {
 /// target and fsyncs the directories. Owner and mode of an existing file are kept.
 struct BundleWriter {
     let paths: [String]
+    /// The engine's group when the engine has its own user: a file new on this node is then 0640 and that
+    /// group's, so the engine (and no one else but the agent) can read it. Otherwise new files are 0600.
+    var engineGroup: gid_t? = nil
 
     /// The temp path beside `path`.
     static func stagingPath(for path: String) -> String {
@@ -48,7 +51,7 @@ struct BundleWriter {
         for (path, bytes) in zip(paths, bundle.files) {
             let temp = Self.stagingPath(for: path)
             do {
-                try Self.writeDurably(bytes, to: temp, like: path)
+                try Self.writeDurably(bytes, to: temp, like: path, engineGroup: engineGroup)
             } catch {
                 for done in staged { unlink(done) }
                 unlink(temp)
@@ -73,7 +76,12 @@ struct BundleWriter {
             let code = errno
             discard(Array(staged[index...]))
             for undo in 0..<index {
-                try? Self.writeDurably(previous.files[undo], to: Self.stagingPath(for: paths[undo]), like: paths[undo])
+                try? Self.writeDurably(
+                    previous.files[undo],
+                    to: Self.stagingPath(for: paths[undo]),
+                    like: paths[undo],
+                    engineGroup: engineGroup
+                )
                 rename(Self.stagingPath(for: paths[undo]), paths[undo])
             }
             throw BundleWriteError(operation: "rename into place", path: path, code: code)
@@ -89,19 +97,35 @@ struct BundleWriter {
         return warnings
     }
 
-    /// Writes `bytes` to a new file `temp` (mode and owner of `model` if it exists, else 0600) and
-    /// fsyncs it.
-    static func writeDurably(_ bytes: [UInt8], to temp: String, like model: String) throws(BundleWriteError) {
+    /// Writes `bytes` to a new file `temp` (mode and owner of `model` if it exists, else 0600, or 0640 and
+    /// the engine's group) and fsyncs it.
+    static func writeDurably(
+        _ bytes: [UInt8],
+        to temp: String,
+        like model: String,
+        engineGroup: gid_t? = nil
+    ) throws(BundleWriteError) {
         var info = stat()
         let exists = stat(model, &info) == 0
         unlink(temp)
-        // A file new on this node is its owner's only (a synced side file may be a private key); an existing
-        // one keeps its mode and owner.
-        let fd = open(temp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, exists ? info.st_mode & 0o7777 : 0o600)
+        // A file new on this node is its owner's only (a synced side file may be a private key), or readable by
+        // the engine's own group besides; an existing one keeps its mode and owner.
+        let newMode: mode_t = engineGroup == nil ? 0o600 : 0o640
+        let fd = open(temp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, exists ? info.st_mode & 0o7777 : newMode)
         guard fd >= 0 else { throw BundleWriteError(operation: "create a temp file beside", path: model, code: errno) }
         var failure: BundleWriteError?
         if exists && fchown(fd, info.st_uid, info.st_gid) != 0 {
             failure = BundleWriteError(operation: "keep the owner for a temp file beside", path: model, code: errno)
+        }
+        if !exists, let engineGroup {
+            // The umask may have narrowed the mode given to open.
+            if fchown(fd, uid_t.max, engineGroup) != 0 || fchmod(fd, newMode) != 0 {
+                failure = BundleWriteError(
+                    operation: "give the engine's group a temp file beside",
+                    path: model,
+                    code: errno
+                )
+            }
         }
         var offset = 0
         while failure == nil && offset < bytes.count {

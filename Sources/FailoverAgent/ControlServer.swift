@@ -6,10 +6,13 @@ import NIOCore
 import NIOPosix
 
 /// The operator socket: a Unix socket speaking JSON lines (docs/control.md). Mode 0660, group `group`;
-/// commands that change state need root or a member of that group.
+/// commands that change state need root or a member of that group, and never the engine's user (a
+/// compromised engine must not move the VIP or reload configs, whatever groups its user is given).
 struct ControlServer: Sendable {
     let path: String
     let group: String
+    /// The engine's user, when it has its own (`engine.user`): never privileged here.
+    var engineUID: uid_t? = nil
     let eventLoops: any EventLoopGroup
     let events: AsyncStream<AgentEvent>.Continuation
     let logger: Logger
@@ -19,6 +22,7 @@ struct ControlServer: Sendable {
         try? FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         let events = self.events
         let groupName = self.group
+        let engineUID = self.engineUID
         let logger = self.logger
         // One request a connection: 64 at once, 8 per uid (so one user cannot lock root out), 30 s each at most
         // (a failover waits for the handoff).
@@ -32,7 +36,12 @@ struct ControlServer: Sendable {
                     return channel.eventLoop.makeCompletedFuture {
                         try channel.pipeline.syncOperations.addHandlers(
                             ByteToMessageHandler(LineDecoder(limit: 65_536)),
-                            ControlConnectionHandler(events: events, group: groupName, logger: logger)
+                            ControlConnectionHandler(
+                                events: events,
+                                group: groupName,
+                                engineUID: engineUID,
+                                logger: logger
+                            )
                         )
                     }
                 }
@@ -90,11 +99,13 @@ private final class ControlConnectionHandler: ChannelInboundHandler, Sendable {
 
     let events: AsyncStream<AgentEvent>.Continuation
     let group: String
+    let engineUID: uid_t?
     let logger: Logger
 
-    init(events: AsyncStream<AgentEvent>.Continuation, group: String, logger: Logger) {
+    init(events: AsyncStream<AgentEvent>.Continuation, group: String, engineUID: uid_t?, logger: Logger) {
         self.events = events
         self.group = group
+        self.engineUID = engineUID
         self.logger = logger
     }
 
@@ -141,6 +152,7 @@ private final class ControlConnectionHandler: ChannelInboundHandler, Sendable {
             )
         }
         let group = self.group
+        let engineUID = self.engineUID
         let future: EventLoopFuture<fa_ucred> = provider.unsafeGetSocketOption(
             level: SocketOptionLevel(SOL_SOCKET),
             name: SocketOptionName(SO_PEERCRED)
@@ -150,7 +162,8 @@ private final class ControlConnectionHandler: ChannelInboundHandler, Sendable {
                 uid: credentials.uid,
                 gid: credentials.gid,
                 pid: credentials.pid,
-                privileged: fa_user_in_group(credentials.uid, credentials.gid, group) == 1
+                privileged: credentials.uid != engineUID
+                    && fa_user_in_group(credentials.uid, credentials.gid, group) == 1
             )
         }
     }

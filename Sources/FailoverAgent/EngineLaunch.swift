@@ -29,12 +29,33 @@ struct EngineLaunch: Sendable {
     var bundlePaths: [String]
     /// Bundles that passed the check moments ago (nil: always run the check).
     var checked: CheckedBundles?
+    /// The user the engine and its check run as (nil: the agent's own), always with only
+    /// CAP_NET_BIND_SERVICE: the agent's CAP_NET_ADMIN and CAP_NET_RAW stay with the agent.
+    var user: String?
+
+    /// The user `engine.user` names, or `failover-engine` when unset and that user exists, else nil.
+    static func resolveUser(_ configured: String?) -> String? {
+        if let configured { return configured.isEmpty ? nil : configured }
+        return getpwnam(defaultUser) != nil ? defaultUser : nil
+    }
+
+    /// The user the package creates for the engine.
+    static let defaultUser = "failover-engine"
+
+    /// How to start `binary` with `arguments` with the engine's privileges: through `failover-agent
+    /// drop-privileges`, which becomes the engine's user, keeps CAP_NET_BIND_SERVICE alone and then executes
+    /// the engine (so the engine's pid and command line are its own).
+    func privileged(_ arguments: [String]) -> (executable: String, arguments: [String]) {
+        let wrapper = ["drop-privileges"] + (user.map { ["--user", $0] } ?? []) + ["--keep", "CAP_NET_BIND_SERVICE"]
+        return (Self.ownExecutable(), wrapper + ["--", binary] + arguments)
+    }
 
     init(engine: AgentConfiguration.Engine, config: String, checked: CheckedBundles? = nil) {
         kind = engine.kind
         self.config = config
         self.bundlePaths = [config] + engine.syncFiles
         self.checked = checked
+        self.user = Self.resolveUser(engine.user)
         switch engine.kind {
         case .embedded:
             binary = engine.binary ?? Self.ownExecutable()
@@ -88,9 +109,10 @@ struct EngineLaunch: Sendable {
 
     private func runCheck() async -> (Bool, String) {
         do {
+            let command = privileged(checkArguments)
             let result = try await Subprocess.run(
-                .path(FilePath(binary)),
-                arguments: Arguments(checkArguments),
+                .path(FilePath(command.executable)),
+                arguments: Arguments(command.arguments),
                 output: .string(limit: 1 << 16),
                 error: .string(limit: 1 << 16)
             )

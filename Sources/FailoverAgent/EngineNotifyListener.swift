@@ -15,8 +15,9 @@ final class EngineNotifyListener: Sendable {
     let path: String
     private let descriptor: CInt
 
-    /// Binds the socket (replacing a stale one at `path`).
-    init(path: String) throws {
+    /// Binds the socket (replacing a stale one at `path`). With `writerGroup`, the socket is 0620 and that
+    /// group's (the engine's own user sends from it); otherwise 0600.
+    init(path: String, writerGroup: gid_t? = nil) throws {
         self.path = path
         unlink(path)
         let descriptor = socket(
@@ -46,6 +47,12 @@ final class EngineNotifyListener: Sendable {
             let reason = String(cString: strerror(errno))
             close(descriptor)
             throw NotifySocketError(description: "bind \(path): \(reason)")
+        }
+        if let writerGroup {
+            chown(path, uid_t.max, writerGroup)
+            chmod(path, 0o620)
+        } else {
+            chmod(path, 0o600)
         }
         // The kernel attaches each sender's pid, so only the engine's own messages count.
         var one: CInt = 1

@@ -80,7 +80,12 @@ struct EngineSupervisor: Sendable {
         let (notes, noteSink) = AsyncStream<(String, Int32)>.makeStream()
         let listener: EngineNotifyListener?
         do {
-            listener = try EngineNotifyListener(path: notifyPath)
+            // An engine with its own user may write to the socket through its group (the runtime directory is
+            // 0751 in the packaged unit: anyone may pass, only the socket's mode decides).
+            listener = try EngineNotifyListener(
+                path: notifyPath,
+                writerGroup: launch.user.flatMap { getpwnam($0)?.pointee.pw_gid }
+            )
         } catch {
             logger.error(
                 "cannot open the engine's notify socket; readiness is taken from the probe alone",
@@ -259,9 +264,10 @@ struct EngineSupervisor: Sendable {
         ]
         let inherited = FileDescriptor(rawValue: 2)
         do {
+            let command = launch.privileged(launch.arguments)
             let result = try await Subprocess.run(
-                .path(FilePath(launch.binary)),
-                arguments: Arguments(launch.arguments),
+                .path(FilePath(command.executable)),
+                arguments: Arguments(command.arguments),
                 environment: .inherit.updating(["NOTIFY_SOCKET": notifyPath]),
                 platformOptions: options,
                 input: .none,

@@ -3,6 +3,7 @@ import FailoverCore
 import FailoverWire
 import Logging
 import Subprocess
+import Synchronization
 
 #if canImport(Glibc)
 import Glibc
@@ -61,14 +62,26 @@ struct HookRunner: Sendable {
     }
 
     /// Runs queued hooks until the queue ends.
-    static func run(_ queue: AsyncStream<[String: String]>, timeout: Duration, logger: Logger) async {
+    static func run(
+        _ queue: AsyncStream<[String: String]>,
+        timeout: Duration,
+        capabilities: [Capability],
+        logger: Logger
+    ) async {
         for await environment in queue {
-            await runOne(environment, timeout: timeout, logger: logger)
+            await runOne(environment, timeout: timeout, capabilities: capabilities, logger: logger)
         }
     }
 
-    /// Runs one hook to its end or its timeout, and logs how it went.
-    static func runOne(_ variables: [String: String], timeout: Duration, logger: Logger) async {
+    /// Runs one hook to its end or its timeout, and logs how it went. The hook runs through `failover-agent
+    /// drop-privileges`: as the agent's user, with only `capabilities` (`hooks.capabilities`, none by default)
+    /// instead of the agent's CAP_NET_ADMIN and CAP_NET_RAW.
+    static func runOne(
+        _ variables: [String: String],
+        timeout: Duration,
+        capabilities: [Capability],
+        logger: Logger
+    ) async {
         guard let path = variables["HOOK_PATH"] else { return }
         // A minimal environment: the hook's variables and a fixed PATH, nothing else of the agent's (which may
         // hold the unit's credentials or a NOTIFY_SOCKET the hook must not use).
@@ -84,10 +97,14 @@ struct HookRunner: Sendable {
         // Its own process group, so a timeout kills whatever the hook started too.
         var options = PlatformOptions()
         options.processGroupID = 0
+        let keep = capabilities.flatMap { ["--keep", "\($0)"] }
+        // The timeout's timer, cancelled once the hook has exited: it must never signal a pid reused since.
+        let timer = Mutex<Task<Void, Never>?>(nil)
+        defer { timer.withLock { $0?.cancel() } }
         do {
             let result = try await Subprocess.run(
-                .path(FilePath(path)),
-                arguments: [],
+                .path(FilePath(EngineLaunch.ownExecutable())),
+                arguments: Arguments(["drop-privileges"] + keep + ["--", path]),
                 environment: .custom(environment),
                 platformOptions: options,
                 input: .none,
@@ -96,9 +113,9 @@ struct HookRunner: Sendable {
             ) { execution in
                 // Kill it at the timeout; the run returns once it has exited.
                 let pid = execution.processIdentifier.value
-                Task {
+                let task = Task {
                     try? await Task.sleep(for: timeout)
-                    if kill(pid, 0) == 0 {
+                    if !Task.isCancelled && kill(pid, 0) == 0 {
                         logger.error(
                             "hook timed out; killing it",
                             metadata: metadata.merging(["timeout": "\(timeout)"]) { $1 }
@@ -106,7 +123,9 @@ struct HookRunner: Sendable {
                         kill(-pid, SIGKILL)
                     }
                 }
+                timer.withLock { $0 = task }
             }
+            timer.withLock { $0?.cancel() }
             let output = (result.standardOutput + result.standardError).trimmingTrailingNewlines()
             var details = metadata
             details["took"] = "\((ContinuousClock.now - started).compactDescription)"

@@ -361,7 +361,10 @@ extension AgentConfiguration {
                 reader.reportUnknownKeys(
                     table,
                     prefix: "engine",
-                    known: ["kind", "config", "sync_files", "sync_limit", "binary", "probe", "ready_timeout", "grace"]
+                    known: [
+                        "kind", "config", "sync_files", "sync_limit", "binary", "probe", "ready_timeout", "grace",
+                        "user",
+                    ]
                 )
             }
         }
@@ -405,6 +408,13 @@ extension AgentConfiguration {
                 reader.issue("engine.sync_limit", "\"\(text)\" must be a size from 1KiB to 1GiB, like \"16MiB\"")
             }
         }
+        let user = reader.string(table, "user", key: "engine.user")
+        if let user, !user.isEmpty, !isUserName(user) {
+            reader.issue(
+                "engine.user",
+                "\"\(user)\" is not a user name; name a system user, or \"\" for the agent's own"
+            )
+        }
         return Engine(
             kind: kind,
             config: config,
@@ -413,8 +423,19 @@ extension AgentConfiguration {
             probe: probe,
             readyTimeout: readyTimeout,
             grace: grace,
-            syncLimit: syncLimit
+            syncLimit: syncLimit,
+            user: user
         )
+    }
+
+    /// A POSIX-ish user name: letters, digits, `_`, `-`, `.`, not starting with `-`, at most 32 bytes.
+    static func isUserName(_ text: String) -> Bool {
+        let bytes = Array(text.utf8)
+        guard !bytes.isEmpty, bytes.count <= 32, bytes[0] != UInt8(ascii: "-") else { return false }
+        return bytes.allSatisfy { byte in
+            (byte >= 0x61 && byte <= 0x7A) || (byte >= 0x41 && byte <= 0x5A) || (byte >= 0x30 && byte <= 0x39)
+                || byte == UInt8(ascii: "_") || byte == UInt8(ascii: "-") || byte == UInt8(ascii: ".")
+        }
     }
 
     /// `"16MiB"`, `"512KiB"`, `"1GiB"` or a number of bytes; nil when not a size.
@@ -436,7 +457,7 @@ extension AgentConfiguration {
                 reader.reportUnknownKeys(
                     table,
                     prefix: "hooks",
-                    known: ["on_primary", "on_backup", "on_fault", "on_stop", "timeout"]
+                    known: ["on_primary", "on_backup", "on_fault", "on_stop", "timeout", "capabilities"]
                 )
             }
         }
@@ -454,6 +475,13 @@ extension AgentConfiguration {
         if let timeout = reader.duration(table, "timeout", key: "hooks.timeout") {
             if timeout < .milliseconds(100) { reader.issue("hooks.timeout", "must be at least 100ms") }
             hooks.timeout = timeout
+        }
+        for name in reader.strings(table, "capabilities", key: "hooks.capabilities") ?? [] {
+            if let capability = Capability(name: name) {
+                hooks.capabilities.append(capability)
+            } else {
+                reader.issue("hooks.capabilities", "\"\(name)\" is not a capability; use names like \"CAP_NET_ADMIN\"")
+            }
         }
         return hooks
     }

@@ -63,6 +63,9 @@ public struct AgentConfiguration: Hashable, Sendable {
         public var grace: Duration
         /// The largest config bundle (config and side files together) this node fetches, in bytes.
         public var syncLimit: Int = Defaults.syncLimit
+        /// The user the engine runs as (its checks too), with only CAP_NET_BIND_SERVICE. nil: `failover-engine`
+        /// when that user exists (the package creates it), else the agent's own user; "": the agent's own user.
+        public var user: String?
     }
 
     /// `[hooks]`: executables run on role changes, never delaying a claim or a release.
@@ -73,19 +76,23 @@ public struct AgentConfiguration: Hashable, Sendable {
         public var onStop: String?
         /// A hook still running after this is killed.
         public var timeout: Duration
+        /// The capabilities hooks keep (none by default: a hook gets none of the agent's CAP_NET_ADMIN/NET_RAW).
+        public var capabilities: [Capability]
 
         public init(
             onPrimary: String? = nil,
             onBackup: String? = nil,
             onFault: String? = nil,
             onStop: String? = nil,
-            timeout: Duration = Defaults.hookTimeout
+            timeout: Duration = Defaults.hookTimeout,
+            capabilities: [Capability] = []
         ) {
             self.onPrimary = onPrimary
             self.onBackup = onBackup
             self.onFault = onFault
             self.onStop = onStop
             self.timeout = timeout
+            self.capabilities = capabilities
         }
     }
 

@@ -200,7 +200,7 @@ public final class ProxyEngine: Sendable {
                 .childChannelOption(.autoRead, value: frontend.mode == .http)
                 .childChannelOption(.allowRemoteHalfClosure, value: true)
                 .childChannelOption(.socketOption(.so_keepalive), value: 1)
-                .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
+                .childChannelOption(.tcpOption(.tcp_nodelay), value: 1)
                 .childChannelInitializer { client in
                     client.eventLoop.makeCompletedFuture {
                         let operations = client.pipeline.syncOperations
@@ -342,7 +342,7 @@ private struct Connector: Sendable {
             .connectTimeout(.milliseconds(milliseconds))
             .channelOption(.autoRead, value: false)
             .channelOption(.allowRemoteHalfClosure, value: true)
-            .channelOption(.socketOption(.tcp_nodelay), value: 1)
+            .channelOption(.tcpOption(.tcp_nodelay), value: 1)
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     // A server may answer and close before the glue is attached (the same as a client).

@@ -17,7 +17,7 @@ struct FailoverAgentCommand: AsyncParsableCommand {
         commandName: "failover-agent",
         abstract: "Keep a shared IP and a proxy on one of two nodes, and move them when a node fails.",
         version: productVersion,
-        subcommands: [Run.self, Check.self, Proxy.self],
+        subcommands: [Run.self, Check.self, Proxy.self, DropPrivileges.self],
         defaultSubcommand: Run.self
     )
 }

@@ -48,4 +48,13 @@ int64_t fa_wall_nanoseconds(void);
 /// Pins the calling thread to CPU `cpu` (sched_setaffinity). Returns 0 or -errno.
 int fa_pin_current_thread(int cpu);
 
+/// Drops this process's privileges before it executes something less trusted: becomes `user` (with its
+/// groups) when given and different, keeps only the capabilities in `keep` (bit n = capability n, limited to
+/// what is permitted) as effective, permitted, inheritable and ambient (so they survive exec), clears every
+/// other ambient capability and sets no_new_privs. Returns 0, or -1 with the reason in `error`.
+int fa_drop_privileges(const char *user, uint64_t keep, char *error, size_t error_length);
+
+/// The effective capability set of this process (bit n = capability n). Returns 0 or -errno.
+int fa_effective_capabilities(uint64_t *effective);
+
 #endif
