@@ -75,6 +75,7 @@ public struct AgentService: Service {
             ?? "/" + configuration.controlSocket.split(separator: "/").dropLast().joined(separator: "/")
         let driver = VIPDriver(
             vips: configuration.vips,
+            netlink: try RouteNetlink(),
             ledger: VIPLedger(path: "\(ledgerDirectory)/vips-added"),
             logger: logger
         )

@@ -1,26 +1,24 @@
 import FailoverConfig
 import Logging
 
-/// Adds and removes the shared addresses with `ip addr`; the only place that changes interface addresses.
+/// Adds and removes the shared addresses over rtnetlink (``RouteNetlink``, what `ip addr` does, without a
+/// process); the only place that changes interface addresses.
 ///
 /// Operations are retried (3 attempts, 100 ms apart) and report the last error in words. Adding an address
 /// that is already there, or removing one that is gone, counts as success. Only addresses the agent added
 /// (its ``VIPLedger``) are ever removed: one it found already there is left in place and reported.
 struct VIPDriver: Sendable {
     let vips: [AgentConfiguration.VIP]
-    let ip = IPCommand()
+    let netlink: RouteNetlink
     let ledger: VIPLedger
     let logger: Logger
 
-    /// `ip addr add` for every VIP (or only `subset`). Returns nil on success, else what failed.
+    /// Adds every VIP (or only `subset`). Returns nil on success, else what failed.
     func claim(only subset: [AgentConfiguration.VIP]? = nil) async -> String? {
         for vip in subset ?? vips {
-            var arguments = ["addr", "add", "\(vip.address)/\(vip.prefixLength)", "dev", vip.interface]
-            if vip.address.isIPv6 { arguments.append("nodad") }
-            // IPv4 says "File exists", IPv6 "address already assigned": either way it is there.
-            switch await retry(arguments, tolerate: ["File exists", "already assigned"]) {
+            switch await retry(vip, add: true) {
             case .failed(let failure):
-                return "ip \(arguments.joined(separator: " ")): \(failure)"
+                return "adding \(vip.address)/\(vip.prefixLength) on \(vip.interface): \(failure)"
             case .done(let wasThere):
                 if !wasThere {
                     ledger.record(vip)
@@ -37,7 +35,7 @@ struct VIPDriver: Sendable {
         return nil
     }
 
-    /// `ip addr del` for every VIP the agent added. Returns nil on success, else what failed; VIPs found on
+    /// Removes every VIP the agent added. Returns nil on success, else what failed; VIPs found on
     /// an interface that the agent did not add are left there, logged, and returned in `leftInPlace`.
     @discardableResult
     func release() async -> String? { await releaseReporting().failure }
@@ -53,11 +51,8 @@ struct VIPDriver: Sendable {
                 if present.contains(vip) { foreign.append(vip) }
                 continue
             }
-            let arguments = ["addr", "del", "\(vip.address)/\(vip.prefixLength)", "dev", vip.interface]
-            // IPv4 says "Cannot assign requested address", IPv6 "address not found": either way it is gone.
-            let gone = ["Cannot assign requested address", "address not found"]
-            if case .failed(let failure) = await retry(arguments, tolerate: gone) {
-                failures.append("ip \(arguments.joined(separator: " ")): \(failure)")
+            if case .failed(let failure) = await retry(vip, add: false) {
+                failures.append("removing \(vip.address)/\(vip.prefixLength) from \(vip.interface): \(failure)")
             } else {
                 ledger.forget(vip)
             }
@@ -79,39 +74,40 @@ struct VIPDriver: Sendable {
     /// Which VIPs are on their interfaces now.
     func present() async -> [AgentConfiguration.VIP] {
         var found: [AgentConfiguration.VIP] = []
-        var listings: [String: String] = [:]
+        var listings: [String: [(IPAddress, Int)]] = [:]
         for vip in vips {
             if listings[vip.interface] == nil {
-                let result = await ip.run(["-o", "addr", "show", "dev", vip.interface])
-                listings[vip.interface] = result.output
+                switch netlink.addresses(on: vip.interface) {
+                case .success(let addresses): listings[vip.interface] = addresses
+                case .failure: listings[vip.interface] = []
+                }
             }
-            let listing = listings[vip.interface] ?? ""
-            let needle = " \(vip.address)/\(vip.prefixLength) "
-            if listing.split(separator: "\n").contains(where: { " \($0) ".contains(needle) }) {
+            if listings[vip.interface]?.contains(where: { $0.0 == vip.address && $0.1 == vip.prefixLength }) == true {
                 found.append(vip)
             }
         }
         return found
     }
 
-    /// How an `ip` command ended: done (`tolerated`: with one of the tolerated errors), or failed.
+    /// How a change ended: done (`tolerated`: it was already so), or failed.
     private enum Outcome {
         case done(tolerated: Bool)
         case failed(String)
     }
 
-    private func retry(_ arguments: [String], tolerate: [String]) async -> Outcome {
+    private func retry(_ vip: AgentConfiguration.VIP, add: Bool) async -> Outcome {
         var lastError = ""
         for attempt in 1...3 {
-            let result = await ip.run(arguments)
-            if result.succeeded { return .done(tolerated: false) }
-            if tolerate.contains(where: { result.error.contains($0) }) { return .done(tolerated: true) }
-            lastError = result.error.isEmpty ? "exit status not 0" : result.error
+            switch netlink.change(vip, add: add) {
+            case .done: return .done(tolerated: false)
+            case .unchanged: return .done(tolerated: true)
+            case .failed(let error): lastError = error
+            }
             logger.warning(
-                "ip command failed",
+                "address change failed",
                 metadata: [
-                    "command": "ip \(arguments.joined(separator: " "))", "attempt": "\(attempt)",
-                    "error": "\(lastError)",
+                    "change": "\(add ? "add" : "remove") \(vip.address)/\(vip.prefixLength) dev \(vip.interface)",
+                    "attempt": "\(attempt)", "error": "\(lastError)",
                 ]
             )
             if attempt < 3 { try? await Task.sleep(for: .milliseconds(100)) }

@@ -54,6 +54,19 @@ int fa_pin_current_thread(int cpu);
 /// other ambient capability and sets no_new_privs. Returns 0, or -1 with the reason in `error`.
 int fa_drop_privileges(const char *user, uint64_t keep, char *error, size_t error_length);
 
+/// Opens a NETLINK_ROUTE socket for ``fa_rtnl_address`` and ``fa_rtnl_list`` (once, at start: an address
+/// change then needs no new descriptor and no `ip` process). Returns the descriptor or -errno.
+int fa_rtnl_open(void);
+
+/// Adds (`add` 1) or removes an address (`family` AF_INET with 4 bytes, AF_INET6 with 16) with its prefix on
+/// the interface `ifname`, as `ip addr add|del` does (IPv6 added without DAD). Returns 0 or -errno: -EEXIST
+/// when it is already there, -EADDRNOTAVAIL when it is not there to remove, -ENODEV without the interface.
+int fa_rtnl_address(int fd, int add, int family, const uint8_t *address, int prefix, const char *ifname);
+
+/// Lists the IPv4 and IPv6 addresses on `ifname`: up to `capacity` entries of 18 bytes each (version 4 or 6,
+/// prefix length, 16 address bytes, an IPv4 address in the first 4). Returns the count or -errno.
+int fa_rtnl_list(int fd, const char *ifname, uint8_t *out, int capacity);
+
 /// The effective capability set of this process (bit n = capability n). Returns 0 or -errno.
 int fa_effective_capabilities(uint64_t *effective);
 
