@@ -92,14 +92,10 @@ final class HTTPFrontendHandler: ChannelDuplexHandler {
     var upstreamError: (any Error)?
 
     // The response.
-    private var response = HTTPHead()
-    /// Bytes from the server not handled yet (a partial head).
-    private var responseInbound = HTTPHead.emptyBuffer
-    private var responseFramer = HTTPBodyFramer(.none)
+    /// Reads the server's bytes: the response head, its framing, the body (``HTTPResponseReader``).
+    private var responseReader = HTTPResponseReader()
     /// The client's response head, written with the first body bytes when they are small.
     private var pendingOut: ByteBuffer?
-    /// Whether the chunking is taken off for an HTTP/1.0 client.
-    private var dechunk = false
 
     init(site: HTTPSite, clientAddress: SocketAddress?) {
         self.site = site
@@ -123,9 +119,8 @@ final class HTTPFrontendHandler: ChannelDuplexHandler {
         self.context = nil
         idleConnections = nil
         request = HTTPHead()
-        response = HTTPHead()
+        responseReader = HTTPResponseReader()
         inbound = Self.empty
-        responseInbound = Self.empty
         upstreamHead = Self.empty
         pendingOut = nil
     }
@@ -561,7 +556,7 @@ final class HTTPFrontendHandler: ChannelDuplexHandler {
         reusedConnection = reused
         phase = .forwarding
         setCookie = stickyCookie(for: server)
-        responseInbound.clear()
+        responseReader.start(requestIsHEAD: request.isHEAD, clientMinorVersion: request.minorVersion)
         pendingOut = nil
         if !requestEnded && !continueSent && request.expectsContinue {
             // The Expect header is not forwarded; the client learns here that it may send the body.
@@ -591,62 +586,27 @@ final class HTTPFrontendHandler: ChannelDuplexHandler {
     func upstream(_ handler: UpstreamHandler, received bytes: ByteBuffer) {
         guard handler === upstream else { return }
         lastServerActivity = .now()
-        if responseInbound.readableBytes == 0 {
-            responseInbound = bytes
-        } else {
-            var bytes = bytes
-            responseInbound.writeBuffer(&bytes)
-        }
-        while responseInbound.readableBytes > 0 {
-            if !responseStarted {
-                let length: Int?
-                do {
-                    length = try HTTPHeadParser.parseResponse(responseInbound, into: &response)
-                } catch {
-                    invalidResponse(handler, error.detail)
-                    return
-                }
-                guard let length else { break }
-                responseInbound.moveReaderIndex(forwardBy: length)
-                if response.status < 200 {
-                    // Interim responses are not forwarded (the engine sends its own 100 Continue); a switch
-                    // of protocols was never asked for (Upgrade is not forwarded).
-                    if response.status == 101 {
-                        invalidResponse(handler, "switched protocols without being asked")
-                        return
-                    }
-                    continue
-                }
-                startResponse(handler)
-                if responseFramer.isComplete { break }
-                continue
+        var ended = false
+        var invalid: String?
+        responseReader.read(bytes) { event in
+            switch event {
+            case .head(let head, let framing, let dechunk):
+                startResponse(handler, head, framing: framing, dechunk: dechunk)
+            case .body(let body):
+                writeBody(body)
+            case .end(let trailing):
+                // Bytes after the response: a server that talks out of turn cannot carry another request.
+                if trailing { handler.reusable = false }
+                ended = true
+            case .invalid(let reason):
+                invalid = reason
             }
-            let consumed: Int
-            do {
-                consumed = try responseInbound.withUnsafeReadableBytes { raw in
-                    if dechunk {
-                        return try responseFramer.consume(raw) { data in
-                            writeBody(
-                                responseInbound.getSlice(
-                                    at: responseInbound.readerIndex + data.lowerBound,
-                                    length: data.count
-                                )!
-                            )
-                        }
-                    }
-                    return try responseFramer.consume(raw)
-                }
-            } catch {
-                invalidResponse(handler, (error as? HTTPFramingError)?.reason ?? "invalid body framing")
-                return
-            }
-            let body = responseInbound.readSlice(length: consumed)!
-            if !dechunk { writeBody(body) }
-            if responseFramer.isComplete { break }
         }
-        if responseStarted && responseFramer.isComplete {
-            // Bytes after the response: a server that talks out of turn cannot carry another request.
-            if responseInbound.readableBytes > 0 { handler.reusable = false }
+        if let invalid {
+            invalidResponse(handler, invalid)
+            return
+        }
+        if ended {
             finishExchange(handler)
             return
         }
@@ -658,18 +618,20 @@ final class HTTPFrontendHandler: ChannelDuplexHandler {
     }
 
     /// The final response head arrived: writes the client's head (sent with the first body bytes).
-    private func startResponse(_ handler: UpstreamHandler) {
+    private func startResponse(
+        _ handler: UpstreamHandler,
+        _ response: HTTPHead,
+        framing: HTTPHead.Framing,
+        dechunk: Bool
+    ) {
         responseStarted = true
         // An answer before the whole request arrived (a 413, a 401) ends the connection: the rest of the
         // body cannot be told apart from a next request.
         if site.draining.isSet || !requestEnded { keepAlive = false }
-        let framing = response.responseFraming(requestIsHEAD: request.isHEAD)
         if !HTTPMessageRules.serverKeepsAlive(response, framing: framing) { handler.reusable = false }
-        dechunk = framing == .chunked && request.minorVersion == 0
         // Without a length the client's response ends by closing: a body ending with the server's
         // connection, or a chunked one for an HTTP/1.0 client.
         if framing == .untilClose || dechunk { keepAlive = false }
-        responseFramer = HTTPBodyFramer(framing)
         var head = context.channel.allocator.buffer(capacity: response.bytes.readableBytes + 128)
         HTTPMessageRules.writeClientResponse(
             response,
@@ -717,7 +679,7 @@ final class HTTPFrontendHandler: ChannelDuplexHandler {
             pendingOut = nil
             writeToClient(head)
         }
-        responseInbound = Self.empty
+        responseReader.reset()
         if requestEnded && handler.reusable && handler.isActive && connectionMode == .keepAlive {
             site.connections.park(handler, in: idleConnections, on: context.eventLoop)
         } else {
@@ -784,7 +746,7 @@ final class HTTPFrontendHandler: ChannelDuplexHandler {
 
     func upstreamClosed(_ handler: UpstreamHandler) {
         guard handler === upstream else { return }
-        if responseStarted && responseFramer.endsWithConnection {
+        if responseStarted && responseReader.endsWithConnection {
             // The end of a body delimited by the server closing.
             finishExchange(handler)
             return
@@ -806,7 +768,7 @@ final class HTTPFrontendHandler: ChannelDuplexHandler {
             return
         }
         if reusedConnection && !retriedFresh && request.requestFraming == .none && requestEnded
-            && request.isIdempotent && responseInbound.readableBytes == 0
+            && request.isIdempotent && !responseReader.hasPendingBytes
         {
             // A kept-alive connection the server closed just as it was reused: send again on a new one.
             retriedFresh = true
