@@ -1,3 +1,4 @@
+import CFailoverNet
 import FailoverConfig
 import FailoverCore
 import FailoverWire
@@ -90,7 +91,15 @@ public struct AgentService: Service {
         )
         let bootID = BootIdentity.next(stateFile: options.stateDirectory.map { "\($0)/boot-id" })
         let replayLedger = ReplayLedger(path: options.stateDirectory.map { "\($0)/replay-checkpoints" })
-        let replayCheckpoints = replayLedger.load()
+        let (replayCheckpoints, futureCheckpoints) = replayLedger.load(
+            nowMicroseconds: UInt64(max(0, fa_wall_nanoseconds() / 1_000))
+        )
+        for (peer, checkpoint) in futureCheckpoints {
+            logger.warning(
+                "replay checkpoint from the future dropped: that peer's clock was ahead when it was saved",
+                metadata: ["peer": "\(peer)", "boot_id": "\(checkpoint.bootID)"]
+            )
+        }
         let (replaySaves, replaySaveSink) = AsyncStream<[NodeName: ReplayCheckpoint]>.makeStream(
             bufferingPolicy: .bufferingNewest(1)
         )

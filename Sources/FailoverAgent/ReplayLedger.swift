@@ -1,3 +1,4 @@
+import Dispatch
 import FailoverWire
 
 /// The replay checkpoints of this node's earlier runs, in the state directory (`replay-checkpoints`), so a
@@ -11,10 +12,18 @@ struct ReplayLedger: Sendable {
     /// nil: nothing is kept across runs (no state directory).
     let path: String?
 
-    /// The checkpoints the last run left (empty without a file).
-    func load() -> [NodeName: ReplayCheckpoint] {
-        guard let path, let text = SmallFile.read(path) else { return [:] }
-        return ReplayCheckpoint.decode(text)
+    /// The checkpoints the last run left (empty without a file), without those whose boot id lies more than
+    /// `tolerance` ahead of the wall clock `nowMicroseconds` (boot ids are their node's start time in µs): a
+    /// peer whose clock ran ahead once, then lost its own boot-id file, would otherwise be refused as a
+    /// replay of itself by every later run of this node. Those are returned in `dropped`.
+    func load(
+        nowMicroseconds: UInt64,
+        tolerance: UInt64 = 600_000_000
+    ) -> (kept: [NodeName: ReplayCheckpoint], dropped: [NodeName: ReplayCheckpoint]) {
+        guard let path, let text = SmallFile.read(path) else { return ([:], [:]) }
+        let all = ReplayCheckpoint.decode(text)
+        let limit = nowMicroseconds &+ tolerance
+        return (all.filter { $0.value.bootID <= limit }, all.filter { $0.value.bootID > limit })
     }
 
     /// Replaces the file's checkpoints (atomically).
@@ -23,8 +32,17 @@ struct ReplayLedger: Sendable {
         SmallFile.write(path, ReplayCheckpoint.encode(checkpoints))
     }
 
-    /// Writes each set of checkpoints the loop hands over; only the newest waiting one matters.
+    /// Writes each set of checkpoints the loop hands over (only the newest waiting one matters), on a thread
+    /// of its own: an fsync on a slow disk must not hold one of the threads the agent's tasks share.
     func run(_ saves: AsyncStream<[NodeName: ReplayCheckpoint]>) async {
-        for await checkpoints in saves { save(checkpoints) }
+        let queue = DispatchQueue(label: "failover-agent.replay-ledger")
+        for await checkpoints in saves {
+            await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+                queue.async {
+                    save(checkpoints)
+                    continuation.resume()
+                }
+            }
+        }
     }
 }

@@ -77,7 +77,7 @@ struct VIPDriver: Sendable {
         var listings: [String: [(IPAddress, Int)]] = [:]
         for vip in vips {
             if listings[vip.interface] == nil {
-                switch netlink.addresses(on: vip.interface) {
+                switch await netlink.addresses(on: vip.interface) {
                 case .success(let addresses): listings[vip.interface] = addresses
                 case .failure: listings[vip.interface] = []
                 }
@@ -97,10 +97,16 @@ struct VIPDriver: Sendable {
 
     private func retry(_ vip: AgentConfiguration.VIP, add: Bool) async -> Outcome {
         var lastError = ""
+        var timedOut = false
         for attempt in 1...3 {
-            switch netlink.change(vip, add: add) {
+            switch await netlink.change(vip, add: add) {
             case .done: return .done(tolerated: false)
-            case .unchanged: return .done(tolerated: true)
+            // After an attempt that got no answer, "already there" is most likely that attempt's doing: the
+            // address is ours (recorded in the ledger, removed on release), not someone else's.
+            case .unchanged: return .done(tolerated: !timedOut)
+            case .timedOut:
+                timedOut = true
+                lastError = "no answer from the kernel within 2 s"
             case .failed(let error): lastError = error
             }
             logger.warning(

@@ -7,7 +7,10 @@ import NIOCore
 ///
 /// NIO accepts up to `maxMessagesPerRead` connections per wake-up without looking at `autoRead` in between;
 /// without the gate, a full engine served that batch anyway and ran out of descriptors for its server
-/// connections (503s). With it, the overshoot is at most one batch of accepted, idle sockets per listener.
+/// connections (503s). With it, none is served beyond the limit; at most one batch of accepted, unserved
+/// sockets waits per listener (``DescriptorBudget`` keeps descriptors for them). When the engine stops (a
+/// reload), the connections waiting are served by it, as part of its drain. Waiting connections go first
+/// within their listener; across listeners a freed slot goes to whichever gate runs first.
 final class AcceptGate: ChannelInboundHandler {
     typealias InboundIn = any Channel
 
@@ -25,6 +28,12 @@ final class AcceptGate: ChannelInboundHandler {
         func wake() {
             let gate = self.gate
             gate.eventLoop.execute { gate.value.admitWaiting() }
+        }
+
+        /// The engine stops: serve every waiting connection whatever the limits.
+        func flush() {
+            let gate = self.gate
+            gate.eventLoop.execute { gate.value.admitAll() }
         }
     }
 
@@ -56,12 +65,14 @@ final class AcceptGate: ChannelInboundHandler {
         }
     }
 
-    /// Takes a slot of every limit, or none.
+    /// Takes a slot of every limit, or none: reserves each, then confirms them all (see
+    /// ``ConnectionLimiter/tryReserve()`` for why in two steps).
     private func acquireAll() -> Bool {
-        for (index, limit) in limits.enumerated() where !limit.tryAcquire() {
-            for taken in limits[..<index] { taken.release() }
+        for (index, limit) in limits.enumerated() where !limit.tryReserve() {
+            for taken in limits[..<index] { taken.cancel() }
             return false
         }
+        for limit in limits { limit.confirm() }
         return true
     }
 
@@ -79,6 +90,16 @@ final class AcceptGate: ChannelInboundHandler {
             pass(first.channel, first.data, context: context)
         }
         if limits.allSatisfy({ !$0.isPaused }) { setAccepting(true) }
+    }
+
+    private func admitAll() {
+        guard let context else { return }
+        let waiting = self.waiting
+        self.waiting = []
+        for entry in waiting {
+            for limit in limits { limit.force() }
+            pass(entry.channel, entry.data, context: context)
+        }
     }
 
     private func setAccepting(_ on: Bool) {

@@ -32,8 +32,12 @@ final class ConnectionLimiter: Sendable {
     /// Whether the listeners are held back by this limit.
     var isPaused: Bool { state.withLock { $0.paused } }
 
-    /// Takes a slot, or returns false when the limit is reached (the listeners are then paused).
-    func tryAcquire() -> Bool {
+    /// Reserves a slot (the first half of taking one, see ``AcceptGate``), or returns false when the limit is
+    /// reached (the listeners are then paused). A reservation has no other effect until ``confirm()``; a
+    /// gate that cannot reserve every limit it needs gives the others back with ``cancel()``, which wakes
+    /// nobody unless the limit was paused: taking and giving back must not wake the gate that did it, or a full
+    /// frontend limit behind a nearly full global one spins the event loops.
+    func tryReserve() -> Bool {
         var current = open.load(ordering: .relaxed)
         while current < limit {
             let (exchanged, original) = open.compareExchange(
@@ -41,15 +45,26 @@ final class ConnectionLimiter: Sendable {
                 desired: current + 1,
                 ordering: .relaxed
             )
-            if exchanged {
-                if current + 1 >= limit { pause() }
-                return true
-            }
+            if exchanged { return true }
             current = original
         }
         pause()
         return false
     }
+
+    /// Every limit granted its slot: a limit now full pauses its listeners.
+    func confirm() {
+        if open.load(ordering: .relaxed) >= limit { pause() }
+    }
+
+    /// Gives back a reservation that was not confirmed.
+    func cancel() {
+        open.subtract(1, ordering: .relaxed)
+        resume()
+    }
+
+    /// Takes a slot whatever the limit (connections already accepted by a stopping engine are served).
+    func force() { open.add(1, ordering: .relaxed) }
 
     /// Gives a slot back (the connection closed); a paused limit wakes its gates.
     func release() {
@@ -57,8 +72,17 @@ final class ConnectionLimiter: Sendable {
         resume()
     }
 
-    /// The engine stops: the listeners stay paused from now on.
-    func stop() { state.withLock { (shared: inout State) in shared.stopped = true } }
+    /// The engine stops: the listeners stay paused from now on, and the connections its gates hold are served
+    /// (they were accepted: closing them would drop clients that a reload promises to keep).
+    func stop() {
+        let gates = state.withLock { (shared: inout State) in
+            shared.stopped = true
+            let gates = shared.gates
+            shared.gates = []
+            return gates
+        }
+        for gate in gates { gate.flush() }
+    }
 
     private func pause() {
         state.withLock { (shared: inout State) in

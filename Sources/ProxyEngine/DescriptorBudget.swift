@@ -10,16 +10,22 @@ import Glibc
 /// derives the limit from the soft `RLIMIT_NOFILE` at start: (limit − 26 − listeners) / 2 (measured: 1 024
 /// descriptors and one listener plus the stats socket give 498; 4 096 give 2 034), and every frontend
 /// without its own `maxconn` takes that. The engine does the same, also keeping 3 descriptors for each event
-/// loop (epoll, eventfd, timerfd), so it stops accepting before `accept` fails with EMFILE. With `global
+/// loop (epoll, eventfd, timerfd), one batch of held accepts per listener (``AcceptGate``) and one per checked
+/// server, so it stops accepting before `accept` fails with EMFILE. With `global
 /// maxconn`, HAProxy raises the soft limit to what that needs and refuses to start when the hard limit is
 /// lower (`strict-limits`, on by default in 2.6); the engine does the same.
 public enum DescriptorBudget {
     /// What HAProxy keeps for itself beyond the listeners.
     public static let reserved = 26
 
-    /// The descriptors kept for everything but connections.
-    public static func reserve(listeners: Int, eventLoops: Int) -> Int {
-        reserved + listeners + 3 * eventLoops
+    /// Accepted connections one listener's ``AcceptGate`` may hold unserved when the engine is full (one batch
+    /// of NIO's accepts).
+    public static let heldPerListener = 64
+
+    /// The descriptors kept for everything but connections: HAProxy's reserve, the listeners, each event
+    /// loop's three, a batch held per listener, one per checked server (a check in progress).
+    public static func reserve(listeners: Int, eventLoops: Int, checkedServers: Int = 0) -> Int {
+        reserved + listeners * (1 + heldPerListener) + 3 * eventLoops + checkedServers
     }
 
     /// `global maxconn` when the configuration has none: half of what the reserve leaves (at least 1).
@@ -58,17 +64,22 @@ public enum DescriptorBudget {
 
     /// Applies the rule to `configuration` with this process's `RLIMIT_NOFILE`: fills in a missing `global
     /// maxconn`, or raises the soft limit for the configured one. Throws when the hard limit is too low.
+    /// `dryRun` (the config check) changes no limit: it only says whether the engine could start.
     public static func apply(
         to configuration: inout ProxyConfiguration,
         file: String,
-        eventLoops: Int
+        eventLoops: Int,
+        dryRun: Bool = false
     ) throws(Shortfall) -> Outcome {
         var limits = rlimit()
         guard getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limits) == 0 else { return .fits }
         let soft = Self.clamp(limits.rlim_cur)
         let hard = Self.clamp(limits.rlim_max)
         let listeners = configuration.frontends.reduce(0) { $0 + $1.binds.count }
-        let reserve = Self.reserve(listeners: listeners, eventLoops: eventLoops)
+        let checked = configuration.backends.reduce(0) { total, backend in
+            total + backend.servers.filter(\.check).count
+        }
+        let reserve = Self.reserve(listeners: listeners, eventLoops: eventLoops, checkedServers: checked)
         guard let maxConnections = configuration.maxConnections else {
             let derived = defaultMaxConnections(descriptorLimit: soft, reserve: reserve)
             configuration.maxConnections = derived
@@ -85,8 +96,10 @@ public enum DescriptorBudget {
                 hardLimit: hard
             )
         }
+        if dryRun { return .raised(to: needed) }
         limits.rlim_cur = rlim_t(needed)
         guard setrlimit(Int32(RLIMIT_NOFILE.rawValue), &limits) == 0 else {
+            // Not allowed to raise it: what can be used is the soft limit.
             throw Shortfall(
                 file: file,
                 line: configuration.maxConnectionsLine ?? 0,

@@ -52,8 +52,6 @@ final class HTTPFrontendHandler: ChannelDuplexHandler {
     /// How much of a partial head has been looked at: the parser runs again only once an empty line may
     /// have arrived (a head sent a byte at a time is not parsed from the start on every read).
     private var headScanned = 0
-    /// When the client last sent body bytes (for `timeout client` while a body arrives).
-    private var lastClientActivity = NIODeadline.now()
     /// Closing after an early response: the client's unread body is read and dropped for a while first, so
     /// the kernel does not reset the connection before the client has read the response.
     private var lingering = false
@@ -87,7 +85,6 @@ final class HTTPFrontendHandler: ChannelDuplexHandler {
     /// `option http-server-close` / `httpclose` of this exchange's frontend and backend (the stricter).
     private var connectionMode = ConnectionMode.keepAlive
     private var setCookie: String?
-    private var lastServerActivity = NIODeadline.now()
     /// The last error the server connection reported (for the log and the error page).
     var upstreamError: (any Error)?
 
@@ -134,7 +131,7 @@ final class HTTPFrontendHandler: ChannelDuplexHandler {
     func channelInactive(context: ChannelHandlerContext) {
         site.counters.closed()
         phase = .closing
-        timerPurpose = nil
+        deadline.clear()
         timerTask?.cancel()
         timerTask = nil
         if let upstream {
@@ -242,7 +239,7 @@ final class HTTPFrontendHandler: ChannelDuplexHandler {
             return
         }
         let body = inbound.readSlice(length: consumed)!
-        lastClientActivity = .now()
+        deadline.clientActive(at: .now())
         if case .forwarding = phase, consumed > 0 {
             upstream?.send(body)
             if !inClientRead { upstream?.flush() }
@@ -257,7 +254,6 @@ final class HTTPFrontendHandler: ChannelDuplexHandler {
     private func requestBodyEnded() {
         switch phase {
         case .forwarding:
-            lastServerActivity = .now()
             armServerTimer()
         case .local:
             phase = .idle
@@ -419,7 +415,8 @@ final class HTTPFrontendHandler: ChannelDuplexHandler {
             let timeout =
                 pool.backend.timeouts.queue ?? pool.backend.timeouts.connect ?? site.frontend.timeouts.connect
                 ?? .seconds(5)
-            setTimer(.queue, .now() + TimeAmount.of(timeout))
+            deadline.wait(for: .queue, until: .now() + TimeAmount.of(timeout))
+            scheduleIfEarlier()
         case .unavailable:
             site.counters.failed()
             respondLocally(503, detail: "No server is available to handle this request.", keepOpen: true)
@@ -572,7 +569,7 @@ final class HTTPFrontendHandler: ChannelDuplexHandler {
         processInbound()
         // Inside a client read, channelReadComplete flushes once for everything that read brought.
         if !inClientRead { handler.flush() }
-        lastServerActivity = .now()
+        deadline.serverActive(at: .now())
         if requestEnded {
             armServerTimer()
         } else {
@@ -585,7 +582,7 @@ final class HTTPFrontendHandler: ChannelDuplexHandler {
 
     func upstream(_ handler: UpstreamHandler, received bytes: ByteBuffer) {
         guard handler === upstream else { return }
-        lastServerActivity = .now()
+        deadline.serverActive(at: .now())
         var ended = false
         var invalid: String?
         responseReader.read(bytes) { event in
@@ -798,31 +795,18 @@ final class HTTPFrontendHandler: ChannelDuplexHandler {
 
     // MARK: - Timers
 
-    private enum TimerPurpose {
-        case firstRequest
-        case keepAlive
-        case server
-        /// A request body is arriving (`timeout client` between its reads).
-        case clientBody
-        /// Waiting in the backend's queue (`timeout queue`).
-        case queue
-    }
-
     // One scheduled task per connection, moved only when a deadline comes earlier than it: most requests
     // just push the deadline later, which costs nothing until the task fires and re-arms itself.
-    private var timerPurpose: TimerPurpose?
-    private var timerDeadline = NIODeadline.distantFuture
+    private var deadline = ExchangeDeadline()
     private var timerTask: Scheduled<Void>?
     private var timerTaskAt = NIODeadline.distantFuture
-    private var serverLimit = TimeAmount.seconds(60)
-    private var clientLimit = TimeAmount.seconds(30)
 
-    private func clearTimer() { timerPurpose = nil }
+    private func clearTimer() { deadline.clear() }
 
-    private func setTimer(_ purpose: TimerPurpose, _ deadline: NIODeadline) {
-        timerPurpose = purpose
-        timerDeadline = deadline
-        if timerTask == nil || deadline < timerTaskAt { scheduleTimer(at: deadline) }
+    /// Moves the scheduled wake-up earlier when the deadline in force comes before it.
+    private func scheduleIfEarlier() {
+        guard let at = deadline.deadline else { return }
+        if timerTask == nil || at < timerTaskAt { scheduleTimer(at: at) }
     }
 
     private func scheduleTimer(at deadline: NIODeadline) {
@@ -834,42 +818,33 @@ final class HTTPFrontendHandler: ChannelDuplexHandler {
     private func timerFired() {
         timerTask = nil
         timerTaskAt = .distantFuture
-        guard let purpose = timerPurpose else { return }
-        let deadline: NIODeadline
-        switch purpose {
-        case .server: deadline = lastServerActivity + serverLimit
-        case .clientBody: deadline = lastClientActivity + clientLimit
-        default: deadline = timerDeadline
-        }
-        if NIODeadline.now() < deadline {
-            scheduleTimer(at: deadline)
+        switch deadline.check(at: .now()) {
+        case .none:
             return
-        }
-        timerPurpose = nil
-        switch purpose {
-        case .firstRequest:
+        case .notYet(let later):
+            scheduleTimer(at: later)
+        case .expired(.firstRequest):
             guard isIdle else { return }
             respondLocally(408, detail: "The request did not arrive in time.")
-        case .keepAlive:
+        case .expired(.keepAlive):
             guard isIdle else { return }
             phase = .closing
             context.close(promise: nil)
-        case .server:
+        case .expired(.server):
             guard case .forwarding = phase else { return }
             serverTimedOut()
-        case .clientBody:
+        case .expired(.clientBody):
             guard !requestEnded else { return }
             clientBodyTimedOut()
-        case .queue:
+        case .expired(.queue):
             guard case .connecting = phase else { return }
             queueTimedOut()
         }
     }
 
     private func armClientBodyTimer() {
-        clientLimit = TimeAmount.of(site.frontend.timeouts.client ?? .seconds(30))
-        lastClientActivity = .now()
-        setTimer(.clientBody, lastClientActivity + clientLimit)
+        deadline.waitForClientBody(limit: TimeAmount.of(site.frontend.timeouts.client ?? .seconds(30)), from: .now())
+        scheduleIfEarlier()
     }
 
     private func clientBodyTimedOut() {
@@ -892,13 +867,15 @@ final class HTTPFrontendHandler: ChannelDuplexHandler {
     private func armClientTimer(_ timeout: TimeAmount, firstRequest: Bool) {
         // A draining engine does not keep idle clients long.
         let timeout = site.draining.isSet ? min(timeout, .seconds(1)) : timeout
-        setTimer(firstRequest ? .firstRequest : .keepAlive, .now() + timeout)
+        deadline.wait(for: firstRequest ? .firstRequest : .keepAlive, until: .now() + timeout)
+        scheduleIfEarlier()
     }
 
+    /// Waits for the server's answer, `timeout server` from now and from each of its bytes.
     private func armServerTimer() {
         guard let pool else { return }
-        serverLimit = TimeAmount.of(pool.backend.timeouts.server ?? .seconds(60))
-        setTimer(.server, lastServerActivity + serverLimit)
+        deadline.waitForServer(limit: TimeAmount.of(pool.backend.timeouts.server ?? .seconds(60)), from: .now())
+        scheduleIfEarlier()
     }
 
     private func serverTimedOut() {

@@ -190,6 +190,9 @@ public final class ProxyEngine: Sendable {
                 .serverChannelOption(.maxMessagesPerRead, value: 64)
                 .serverChannelInitializer { listener in
                     listener.eventLoop.makeCompletedFuture {
+                        // An accept failing with EMFILE/ENFILE backs off for a second instead of failing again at
+                        // once (NIO adds this handler only on its own bind paths, not to an adopted socket).
+                        try listener.pipeline.syncOperations.addHandler(AcceptBackoffHandler())
                         guard !limits.isEmpty else { return }
                         let gate = AcceptGate(limits: limits)
                         try listener.pipeline.syncOperations.addHandler(gate)

@@ -71,13 +71,12 @@ extension FailoverAgentCommand {
                     )
                 }
             }
-            if !check {
-                do {
-                    try Self.fitDescriptors(&parsed, file: config, group: group, logger: logger)
-                } catch {
-                    print("\(error)")
-                    throw ExitCode(1)
-                }
+            do {
+                // The check changes no limit, but fails where the engine could not start.
+                try Self.fitDescriptors(&parsed, file: config, group: group, logger: logger, dryRun: check)
+            } catch {
+                print("\(error)")
+                throw ExitCode(1)
             }
             let engine: ProxyEngine
             let sockets = ListeningSockets()
@@ -132,10 +131,13 @@ extension FailoverAgentCommand {
             _ parsed: inout ProxyConfiguration,
             file: String,
             group: MultiThreadedEventLoopGroup,
-            logger: Logger
+            logger: Logger,
+            dryRun: Bool = false
         ) throws(DescriptorBudget.Shortfall) {
             let loops = Array(group.makeIterator()).count
-            switch try DescriptorBudget.apply(to: &parsed, file: file, eventLoops: loops) {
+            let outcome = try DescriptorBudget.apply(to: &parsed, file: file, eventLoops: loops, dryRun: dryRun)
+            guard !dryRun else { return }
+            switch outcome {
             case .derived(let maxConnections, let limit):
                 logger.info(
                     "no global maxconn: \(maxConnections) connections, from the descriptor limit as HAProxy does",
