@@ -37,7 +37,8 @@ final class RouteNetlink: Sendable {
 
     /// Adds (or removes) `vip` on its interface, as `ip addr add|del ADDR/PREFIX dev IF [nodad]`.
     func change(_ vip: AgentConfiguration.VIP, add: Bool) async -> Change {
-        await run(timedOut: { $0 == .timedOut }) { descriptor in
+        let timedOut: @Sendable (Change) -> Bool = { $0 == .timedOut }
+        return await run(timedOut: timedOut) { descriptor in
             let family = vip.address.isIPv6 ? AF_INET6 : AF_INET
             let result = fa_rtnl_address(
                 descriptor,
@@ -60,10 +61,10 @@ final class RouteNetlink: Sendable {
 
     /// The addresses (with prefix lengths) on `interface`, or the failure in words.
     func addresses(on interface: String) async -> Result<[(IPAddress, Int)], RouteNetlinkError> {
-        let listing: Listing = await run(timedOut: {
-            if case .failure(let error) = $0 { error.code == EAGAIN } else { false }
-        }) {
-            descriptor in
+        let timedOut: @Sendable (Listing) -> Bool = { listing in
+            if case .failure(let error) = listing { error.code == EAGAIN } else { false }
+        }
+        let listing: Listing = await run(timedOut: timedOut) { descriptor in
             var buffer = [UInt8](repeating: 0, count: 18 * 512)
             let count = fa_rtnl_list(descriptor, interface, &buffer, 512)
             guard count >= 0 else {
