@@ -26,7 +26,7 @@ if [ -z "${LAB_DIR:-}" ]; then
 fi
 . scripts/lib/lab.sh
 
-install_packages iproute2 curl util-linux python3 procps
+install_packages iproute2 curl util-linux python3 procps socat
 if [ "${SECURITY_NO_BUILD:-0}" != 1 ]; then
     require_swift
     install_packages pkg-config libsystemd-dev
@@ -452,9 +452,87 @@ state_unchanged && [ "$link1_drops" = 0 ] && [ "$received1" -gt 0 ] && ok=1
 record "a flood on one link (lb2's address and a third one)" "$ok" \
     "60000 sent to lb1 on link 0 (20000 from 192.0.2.50): $third refused at the socket as unexpected_source (never charged to a budget), $link0_drops dropped by link 0's backlog bound, $kernel by the kernel; link 1: $received1 heartbeats received, $link1_drops dropped; $(state_note)"
 
-# --- 10. replay after a restart --------------------------------------------------------------------------------------
+# --- 10. extreme term and generation --------------------------------------------------------------------------------
 
-step "10. the primary's heartbeats captured, the pair stopped, the backup restarted alone: the capture replayed at it"
+step "10. heartbeats claiming term and config generation 2^64-1, signed with the cluster key (a key holder), to the primary"
+# Before the saturating arithmetic (issue 20), term + 1 and generation + 1 trapped: the primary died with the VIP
+# configured. A key holder may move roles; it must not crash a node or leave two holders.
+baseline
+# A fresh capture: the forged datagrams must carry a sequence above lb2's current one, or the replay window
+# refuses them before the election sees them.
+lab_exec n1 "$PY" "$FORGE" capture eth0 192.0.2.12 "$PORT" "$LAB_DIR/from2-now" || die "captured no datagram of lb2"
+sent=$(lab_exec n2 "$PY" "$FORGE" sign 192.0.2.12 192.0.2.11 "$PORT" "$LAB_DIR/from2-now" "$LAB_DIR/cluster.key" \
+    extreme extreme extreme)
+sleep 3
+refused=$(delta 1 "$REJ")
+alive1=0; alive2=0
+kill -0 "$(lab_agent_pid 1)" 2>/dev/null && alive1=1
+kill -0 "$(lab_agent_pid 2)" 2>/dev/null && alive2=1
+holders=0
+has_vip 1 && holders=$((holders + 1))
+has_vip 2 && holders=$((holders + 1))
+ok=0
+[ "$alive1" = 1 ] && [ "$alive2" = 1 ] && [ "$holders" = 1 ] && [ "$refused" = 0 ] && ok=1
+record "heartbeats with term and generation 2^64-1 (signed with the key)" "$ok" \
+    "$sent sent to lb1 (primary) as lb2, $refused refused (all must reach the election); 3 s later: lb1 $([ "$alive1" = 1 ] && echo alive || echo DEAD), lb2 $([ "$alive2" = 1 ] && echo alive || echo DEAD), $holders VIP holder(s) (lb1 $(lab_role 1), lb2 $(lab_role 2), term $(status_field 1 "['term']"))"
+
+# --- 11, 12. engine rules that must fail closed (a standalone engine in lb1's namespace) ------------------------------
+
+step "11-12. the engine: 'use_backend B unless A1 A2' from outside with the admin Host; an absolute-form target with another Host"
+cat >"$LAB_DIR/rules.cfg" <<'CFG'
+defaults
+    mode http
+    timeout connect 2s
+    timeout client 5s
+    timeout server 5s
+
+frontend web
+    bind 192.0.2.11:8090
+    acl office src 10.9.0.0/16
+    acl admin_host hdr(host) -i admin.example.com
+    use_backend forbidden unless office admin_host
+    use_backend admin if admin_host
+    default_backend forbidden
+
+backend admin
+    server a 127.0.0.1:8091
+
+backend forbidden
+    server f 127.0.0.1:8092
+CFG
+cat >"$LAB_DIR/named.py" <<'PY'
+import http.server, sys
+name = sys.argv[2].encode()
+class H(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):
+        self.send_response(200); self.send_header("Content-Length", str(len(name))); self.end_headers(); self.wfile.write(name)
+    def log_message(self, *a): pass
+http.server.HTTPServer(("127.0.0.1", int(sys.argv[1])), H).serve_forever()
+PY
+lab_exec n1 "$PY" "$LAB_DIR/named.py" 8091 ADMIN &
+background+=("$!")
+lab_exec n1 "$PY" "$LAB_DIR/named.py" 8092 FORBIDDEN &
+background+=("$!")
+lab_exec n1 "$LAB_BIN/failover-agent" proxy --config "$LAB_DIR/rules.cfg" >"$LAB_DIR/rules-engine.log" 2>&1 &
+rules_engine=$!
+background+=("$rules_engine")
+answer() { lab_exec cl curl -s --max-time 2 "$@" 2>/dev/null; }
+lab_wait 5 sh -c "ip netns exec $(lab_ns cl) curl -s --max-time 1 -o /dev/null http://192.0.2.11:8090/" || true
+outsider=$(answer -H "Host: admin.example.com" http://192.0.2.11:8090/)
+ok=0
+[ "$outsider" = FORBIDDEN ] && ok=1
+record "use_backend B unless A1 A2 (from outside, admin Host)" "$ok" \
+    "client 192.0.2.50 with Host admin.example.com: answered by ${outsider:-nothing} (HAProxy: FORBIDDEN; the engine answered ADMIN before issue 20)"
+absolute=$(lab_exec cl sh -c "printf 'GET http://www.example.com/ HTTP/1.1\r\nHost: admin.example.com\r\nConnection: close\r\n\r\n' | timeout 3 socat - TCP:192.0.2.11:8090" 2>/dev/null | head -1 | tr -d '\r')
+ok=0
+case "$absolute" in "HTTP/1.1 400"*) ok=1 ;; esac
+record "absolute-form target whose authority differs from Host" "$ok" \
+    "GET http://www.example.com/ with Host admin.example.com: ${absolute:-no answer} (HAProxy: 400; before issue 20 the engine routed by the authority and forwarded the client's Host)"
+kill "$rules_engine" 2>/dev/null || true
+
+# --- 13. replay after a restart --------------------------------------------------------------------------------------
+
+step "13. the primary's heartbeats captured, the pair stopped, the backup restarted alone: the capture replayed at it"
 # 40 datagrams of lb1 on link 0 (2 s of heartbeats), seen by lb2; lb2's ledger saves its checkpoints each second
 # and when it stops. Then lb1 is gone (as a dead primary) and lb2 starts again while the capture is replayed at
 # the pace it was sent: a replay accepted would keep lb2 backup behind a primary that does not exist.

@@ -20,7 +20,7 @@ final class HTTPFrontendHandler: ChannelDuplexHandler {
     private enum Phase {
         /// Between requests.
         case idle
-        /// Routed; waiting for a connection to the server (the body waits in `inbound`).
+        /// Routed; waiting for a connection to the server (the body waits in the reader).
         case connecting
         /// Request and response flowing between client and server.
         case forwarding
@@ -46,12 +46,8 @@ final class HTTPFrontendHandler: ChannelDuplexHandler {
     private var inClientRead = false
     /// Inside `processInbound` (a server attached from there leaves the body to its loop).
     private var processing = false
-    /// Bytes from the client not handled yet: a partial head, body bytes waiting for a server, or the next
-    /// (pipelined) request.
-    private var inbound = HTTPHead.emptyBuffer
-    /// How much of a partial head has been looked at: the parser runs again only once an empty line may
-    /// have arrived (a head sent a byte at a time is not parsed from the start on every read).
-    private var headScanned = 0
+    /// Reads the client's bytes: heads, bodies, pipelined requests (``HTTPRequestReader``).
+    private var reader = HTTPRequestReader()
     /// Closing after an early response: the client's unread body is read and dropped for a while first, so
     /// the kernel does not reset the connection before the client has read the response.
     private var lingering = false
@@ -61,11 +57,8 @@ final class HTTPFrontendHandler: ChannelDuplexHandler {
 
     // The current exchange.
     private var exchangeID = 0
-    /// The request head (its field list is reused from one request to the next).
-    private var request = HTTPHead()
-    /// Whether `request` holds the current request (false while a head is being parsed).
-    private var requestValid = false
-    private var requestFramer = HTTPBodyFramer(.none)
+    /// Whether the reader holds the current request (false while a head is being parsed).
+    private var requestValid: Bool { reader.valid }
     /// The head sent to the server (kept to send it again on a fresh connection).
     private var upstreamHead = HTTPHead.emptyBuffer
     private var pool: BackendPool?
@@ -79,7 +72,8 @@ final class HTTPFrontendHandler: ChannelDuplexHandler {
     private var reusedConnection = false
     private var retriedFresh = false
     private var continueSent = false
-    private var requestEnded = false
+    /// Whether the current request was read whole, body included.
+    private var requestEnded: Bool { reader.ended }
     private var responseStarted = false
     private var keepAlive = true
     /// `option http-server-close` / `httpclose` of this exchange's frontend and backend (the stricter).
@@ -115,9 +109,8 @@ final class HTTPFrontendHandler: ChannelDuplexHandler {
         phase = .closing
         self.context = nil
         idleConnections = nil
-        request = HTTPHead()
+        reader.reset()
         responseReader = HTTPResponseReader()
-        inbound = Self.empty
         upstreamHead = Self.empty
         pendingOut = nil
     }
@@ -153,11 +146,7 @@ final class HTTPFrontendHandler: ChannelDuplexHandler {
         site.counters.bytesIn.add(buffer.readableBytes, ordering: .relaxed)
         if case .closing = phase { return }
         inClientRead = true
-        if inbound.readableBytes == 0 {
-            inbound = buffer
-        } else {
-            inbound.writeBuffer(&buffer)
-        }
+        reader.append(&buffer)
         processInbound()
     }
 
@@ -171,7 +160,7 @@ final class HTTPFrontendHandler: ChannelDuplexHandler {
         return false
     }
 
-    /// Handles what `inbound` holds as far as the phase allows: parses a head, forwards body bytes.
+    /// Handles what the reader holds as far as the phase allows: starts on a head, forwards body bytes.
     private func processInbound() {
         guard !processing else { return }
         processing = true
@@ -181,45 +170,39 @@ final class HTTPFrontendHandler: ChannelDuplexHandler {
             case .closing:
                 return
             case .idle:
-                guard inbound.readableBytes > 0 else { return }
-                requestValid = false
-                if headScanned > 0 && !HTTPHeadParser.mayHoldHeadEnd(inbound, from: headScanned - 2) {
-                    headScanned = inbound.readableBytes
+                switch reader.nextHead() {
+                case .needMore:
                     return
-                }
-                let length: Int?
-                do {
-                    length = try HTTPHeadParser.parseRequest(inbound, into: &request)
-                } catch {
+                case .invalid(let error):
                     // A malformed request (or one beyond the limits): answered and the connection closed.
                     site.counters.failed()
                     respondLocally(error.status, detail: error.detail)
                     return
+                case .malformedBody(let reason):
+                    begin(malformedBody: reason)
+                case .ready:
+                    begin()
                 }
-                guard let length else {
-                    headScanned = inbound.readableBytes
-                    return
-                }
-                headScanned = 0
-                inbound.moveReaderIndex(forwardBy: length)
-                begin()
             case .connecting:
                 return
             case .forwarding, .local:
-                guard !requestEnded, inbound.readableBytes > 0 else { return }
+                guard !requestEnded, reader.pendingBytes > 0 else { return }
                 forwardRequestBody()
             }
         }
     }
 
-    /// Passes the body bytes `inbound` holds to the server (or drops them for a local answer).
+    /// Passes the body bytes the reader holds to the server (or drops them for a local answer).
     private func forwardRequestBody() {
-        let consumed: Int
-        do {
-            consumed = try inbound.withUnsafeReadableBytes { raw in try requestFramer.consume(raw) }
-        } catch {
+        let body: ByteBuffer
+        switch reader.nextBody() {
+        case .none:
+            return
+        case .bytes(let bytes):
+            body = bytes
+        case .invalid(let reason):
             site.counters.failed()
-            let detail = (error as? HTTPFramingError).map { "The request body is malformed: \($0.reason)." } ?? ""
+            let detail = "The request body is malformed: \(reason)."
             if case .forwarding = phase, let upstream {
                 self.upstream = nil
                 upstream.exchange = nil
@@ -238,16 +221,12 @@ final class HTTPFrontendHandler: ChannelDuplexHandler {
             }
             return
         }
-        let body = inbound.readSlice(length: consumed)!
         deadline.clientActive(at: .now())
-        if case .forwarding = phase, consumed > 0 {
+        if case .forwarding = phase, body.readableBytes > 0 {
             upstream?.send(body)
             if !inClientRead { upstream?.flush() }
         }
-        if requestFramer.isComplete {
-            requestEnded = true
-            requestBodyEnded()
-        }
+        if requestEnded { requestBodyEnded() }
     }
 
     /// The request is complete (its body too).
@@ -310,9 +289,9 @@ final class HTTPFrontendHandler: ChannelDuplexHandler {
         switch phase {
         case .idle, .closing: return false
         case .connecting: return true
-        case .local: return requestEnded && inbound.readableBytes > HTTPHeadParser.maxHeadSize
+        case .local: return requestEnded && reader.pendingBytes > HTTPHeadParser.maxHeadSize
         case .forwarding:
-            return (requestEnded && inbound.readableBytes > HTTPHeadParser.maxHeadSize)
+            return (requestEnded && reader.pendingBytes > HTTPHeadParser.maxHeadSize)
                 || !(upstream?.isWritable ?? true)
         }
     }
@@ -334,11 +313,12 @@ final class HTTPFrontendHandler: ChannelDuplexHandler {
 
     // MARK: - Starting an exchange
 
-    private func begin() {
+    /// Starts the exchange of the request the reader holds (`malformedBody`: its body, as far as it came with
+    /// the head, is malformed: 400 before any server is chosen).
+    private func begin(malformedBody: String? = nil) {
         clearTimer()
         exchangeID += 1
         site.counters.requests.add(1, ordering: .relaxed)
-        requestValid = true
         responseStarted = false
         reusedConnection = false
         retriedFresh = false
@@ -348,22 +328,13 @@ final class HTTPFrontendHandler: ChannelDuplexHandler {
         queueTicket = nil
         setCookie = nil
         upstreamError = nil
-        keepAlive = request.keepsAlive
-        requestFramer = HTTPBodyFramer(request.requestFraming)
-        requestEnded = requestFramer.isComplete
-        // The body bytes already here are checked before a server is chosen (a copy of the framer reads them),
-        // so a request whose framing or trailers are malformed never reaches a server: HAProxy parses what it
-        // has buffered before it connects and answers 400 the same way.
-        if !requestEnded && inbound.readableBytes > 0 {
-            var probe = requestFramer
-            do {
-                _ = try inbound.withUnsafeReadableBytes { raw in try probe.consume(raw) }
-            } catch {
-                site.counters.failed()
-                let reason = (error as? HTTPFramingError)?.reason ?? "invalid framing"
-                respondLocally(400, detail: "The request body is malformed: \(reason).")
-                return
-            }
+        keepAlive = reader.request.keepsAlive
+        if let malformedBody {
+            // The body bytes that came with the head are malformed (framing or trailers): no server sees this
+            // request; HAProxy parses what it has buffered before it connects and answers 400 the same way.
+            site.counters.failed()
+            respondLocally(400, detail: "The request body is malformed: \(malformedBody).")
+            return
         }
 
         // As HAProxy: the stats page takes GET, HEAD and POST at its URI (also in an absolute-form target);
@@ -376,10 +347,10 @@ final class HTTPFrontendHandler: ChannelDuplexHandler {
         if site.router.readsSource { facts.source = sourceBytes }
         if site.router.readsRequest {
             // An absolute-form target names the host itself, and the server follows it (RFC 9112 §3.2.2).
-            let absolute = request.absoluteForm
-            let target = absolute?.path ?? request.string(request.target)
+            let absolute = reader.request.absoluteForm
+            let target = absolute?.path ?? reader.request.string(reader.request.target)
             facts.path = target.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false).first ?? ""
-            facts.host = absolute?.authority ?? request.host.map(request.string)
+            facts.host = absolute?.authority ?? reader.request.host.map(reader.request.string)
         }
         guard let backendName = site.router.backend(for: facts), let pool = site.pools[backendName] else {
             site.counters.failed()
@@ -391,7 +362,7 @@ final class HTTPFrontendHandler: ChannelDuplexHandler {
         if connectionMode == .close { keepAlive = false }
         var preferred: Int?
         if let cookie = pool.backend.cookie {
-            preferred = HTTPMessageRules.cookie(cookie.name, in: request).flatMap(pool.server(cookie:))
+            preferred = HTTPMessageRules.cookie(cookie.name, in: reader.request).flatMap(pool.server(cookie:))
         }
         let loop = context.eventLoop
         let id = exchangeID
@@ -449,16 +420,16 @@ final class HTTPFrontendHandler: ChannelDuplexHandler {
 
     /// Writes the head to send to server `index` of `pool`.
     private func prepareUpstreamHead(_ pool: BackendPool, _ index: Int) {
-        upstreamHead = context.channel.allocator.buffer(capacity: request.bytes.readableBytes + 64)
+        upstreamHead = context.channel.allocator.buffer(capacity: reader.request.bytes.readableBytes + 64)
         HTTPMessageRules.writeUpstreamRequest(
-            request,
+            reader.request,
             into: &upstreamHead,
             clientAddress: clientAddress,
             // No lookup (no hashing of the backend's name) when no section forwards the client's address.
             forwardFor: site.forwarding.isEmpty
                 ? nil
                 : site.forwarding[pool.backend.name].flatMap {
-                    $0.applies(to: request, source: sourceBytes) ? $0.name : nil
+                    $0.applies(to: reader.request, source: sourceBytes) ? $0.name : nil
                 },
             removeCookie: pool.backend.cookie.flatMap { $0.indirect ? $0.name : nil },
             closeConnection: connectionMode != .keepAlive
@@ -469,7 +440,7 @@ final class HTTPFrontendHandler: ChannelDuplexHandler {
     private func stickyCookie(for index: Int) -> String? {
         guard let pool, let cookie = pool.backend.cookie, cookie.insert,
             let value = pool.backend.servers[index].cookie,
-            HTTPMessageRules.cookie(cookie.name, in: request) != value
+            HTTPMessageRules.cookie(cookie.name, in: reader.request) != value
         else { return nil }
         return "\(cookie.name)=\(value); path=/"
     }
@@ -553,13 +524,13 @@ final class HTTPFrontendHandler: ChannelDuplexHandler {
         reusedConnection = reused
         phase = .forwarding
         setCookie = stickyCookie(for: server)
-        responseReader.start(requestIsHEAD: request.isHEAD, clientMinorVersion: request.minorVersion)
+        responseReader.start(requestIsHEAD: reader.request.isHEAD, clientMinorVersion: reader.request.minorVersion)
         pendingOut = nil
-        if !requestEnded && !continueSent && request.expectsContinue {
+        if !requestEnded && !continueSent && reader.request.expectsContinue {
             // The Expect header is not forwarded; the client learns here that it may send the body.
             continueSent = true
             var interim = context.channel.allocator.buffer(capacity: 32)
-            interim.writeStaticString(request.minorVersion == 0 ? "HTTP/1.0 " : "HTTP/1.1 ")
+            interim.writeStaticString(reader.request.minorVersion == 0 ? "HTTP/1.0 " : "HTTP/1.1 ")
             interim.writeStaticString("100 Continue\r\n\r\n")
             writeToClient(interim)
             context.flush()
@@ -633,7 +604,7 @@ final class HTTPFrontendHandler: ChannelDuplexHandler {
         HTTPMessageRules.writeClientResponse(
             response,
             into: &head,
-            clientMinorVersion: request.minorVersion,
+            clientMinorVersion: reader.request.minorVersion,
             keepAlive: keepAlive,
             dechunk: dechunk,
             setCookie: setCookie,
@@ -764,8 +735,8 @@ final class HTTPFrontendHandler: ChannelDuplexHandler {
             context.close(promise: nil)
             return
         }
-        if reusedConnection && !retriedFresh && request.requestFraming == .none && requestEnded
-            && request.isIdempotent && !responseReader.hasPendingBytes
+        if reusedConnection && !retriedFresh && reader.request.requestFraming == .none && requestEnded
+            && reader.request.isIdempotent && !responseReader.hasPendingBytes
         {
             // A kept-alive connection the server closed just as it was reused: send again on a new one.
             retriedFresh = true
@@ -790,7 +761,7 @@ final class HTTPFrontendHandler: ChannelDuplexHandler {
 
     /// Lets go of the last read's memory once everything in it is handled.
     private func releaseInbound() {
-        if inbound.readableBytes == 0 { inbound = Self.empty }
+        reader.releaseIfEmpty()
     }
 
     // MARK: - Timers
@@ -944,8 +915,8 @@ final class HTTPFrontendHandler: ChannelDuplexHandler {
             extraHeader: extraHeader,
             closing: !stays,
             announceClose: announceClose,
-            minorVersion: requestValid ? request.minorVersion : 1,
-            withBody: !(requestValid && request.isHEAD),
+            minorVersion: requestValid ? reader.request.minorVersion : 1,
+            withBody: !(requestValid && reader.request.isHEAD),
             allocator: context.channel.allocator
         )
         writeToClient(page)
@@ -958,7 +929,7 @@ final class HTTPFrontendHandler: ChannelDuplexHandler {
             context.flush()
             phase = .local
             armClientBodyTimer()
-        } else if (requestValid && !requestEnded) || inbound.readableBytes > 0 {
+        } else if (requestValid && !requestEnded) || reader.pendingBytes > 0 {
             lingeringClose()
         } else {
             closeAfterWrites()
@@ -967,10 +938,14 @@ final class HTTPFrontendHandler: ChannelDuplexHandler {
 
     /// The request's target when it is for the stats page (its path for an absolute-form target).
     private func statsTarget(_ stats: StatsReporter) -> String? {
-        guard request.equals(request.method, "GET") || request.isHEAD || request.equals(request.method, "POST")
+        guard
+            reader.request.equals(reader.request.method, "GET") || reader.request.isHEAD
+                || reader.request.equals(reader.request.method, "POST")
         else { return nil }
-        if request.hasPrefix(request.target, stats.settings.uri) { return request.string(request.target) }
-        guard !request.hasPrefix(request.target, "/"), let path = request.absoluteForm?.path,
+        if reader.request.hasPrefix(reader.request.target, stats.settings.uri) {
+            return reader.request.string(reader.request.target)
+        }
+        guard !reader.request.hasPrefix(reader.request.target, "/"), let path = reader.request.absoluteForm?.path,
             path.hasPrefix(stats.settings.uri)
         else { return nil }
         return path
@@ -978,7 +953,7 @@ final class HTTPFrontendHandler: ChannelDuplexHandler {
 
     private func serveStats(_ stats: StatsReporter, target: String) {
         if site.draining.isSet { keepAlive = false }
-        guard stats.authorizes(request.firstValue(named: Self.authorizationName)) else {
+        guard stats.authorizes(reader.request.firstValue(named: Self.authorizationName)) else {
             respondLocally(
                 401,
                 detail: "You need a valid user and password to access this content.",
@@ -988,20 +963,22 @@ final class HTTPFrontendHandler: ChannelDuplexHandler {
             )
             return
         }
-        if request.equals(request.method, "POST") {
+        if reader.request.equals(reader.request.method, "POST") {
             // HAProxy's answer to an admin action when the page has no 'stats admin': see other, denied.
             var out = context.channel.allocator.buffer(capacity: 160)
-            out.writeString(request.minorVersion == 0 ? "HTTP/1.0 303 See Other\r\n" : "HTTP/1.1 303 See Other\r\n")
+            out.writeString(
+                reader.request.minorVersion == 0 ? "HTTP/1.0 303 See Other\r\n" : "HTTP/1.1 303 See Other\r\n"
+            )
             out.writeString("cache-control: no-cache\r\ncontent-type: text/plain\r\ncontent-length: 0\r\n")
             out.writeString("location: \(stats.settings.uri);st=DENY\r\n")
             out.writeString(
                 keepAlive
-                    ? (request.minorVersion == 0 ? "connection: keep-alive\r\n\r\n" : "\r\n")
+                    ? (reader.request.minorVersion == 0 ? "connection: keep-alive\r\n\r\n" : "\r\n")
                     : "connection: close\r\n\r\n"
             )
             writeToClient(out)
             if !keepAlive {
-                if requestEnded && inbound.readableBytes == 0 { closeAfterWrites() } else { lingeringClose() }
+                if requestEnded && reader.pendingBytes == 0 { closeAfterWrites() } else { lingeringClose() }
             } else if requestEnded {
                 servedRequests += 1
                 awaitNextRequest()
@@ -1016,17 +993,17 @@ final class HTTPFrontendHandler: ChannelDuplexHandler {
         let page = stats.page(for: target)
         let body = page.body.utf8.count
         var out = context.channel.allocator.buffer(capacity: 256 + body)
-        out.writeString(request.minorVersion == 0 ? "HTTP/1.0 200 OK\r\n" : "HTTP/1.1 200 OK\r\n")
+        out.writeString(reader.request.minorVersion == 0 ? "HTTP/1.0 200 OK\r\n" : "HTTP/1.1 200 OK\r\n")
         out.writeString("content-type: \(page.contentType)\r\ncache-control: no-cache\r\n")
         if let refresh = page.refreshSeconds { out.writeString("refresh: \(refresh)\r\n") }
         out.writeString("content-length: \(body)\r\n")
         if !keepAlive {
             out.writeString("connection: close\r\n")
-        } else if request.minorVersion == 0 {
+        } else if reader.request.minorVersion == 0 {
             out.writeString("connection: keep-alive\r\n")
         }
         out.writeString("\r\n")
-        if !request.isHEAD { out.writeString(page.body) }
+        if !reader.request.isHEAD { out.writeString(page.body) }
         writeToClient(out)
         if !keepAlive {
             closeAfterWrites()

@@ -13,7 +13,8 @@
         build each KIND from the captured datagram FILE (same sender, boot id and config stamp), with a fresh
         sequence number, sign it with the first key in KEYFILE (docs/protocol.md) and send it. KIND:
         copy (FILE unchanged, re-signed), heartbeat (fresh sequence), claim (role primary, holds-VIP flag,
-        term + 100), ask:NAME / offer:NAME (handoff request), accept (handoff accept), released:NAME, leaving
+        term + 100), extreme (a claim with term and config generation 2^64-1), ask:NAME / offer:NAME
+        (handoff request), accept (handoff accept), released:NAME, leaving
   forge.py flips SRC_IP DST_IP PORT FILE
         send FILE once per byte with one bit flipped in that byte, once with an all-zero tag and once
         without its tag (unauthenticated)
@@ -100,6 +101,14 @@ def build(captured, key, kind, fresh):
         header[6:8] = struct.pack("!H", struct.unpack("!H", header[6:8])[0] | 0x4)
         header[24:32] = struct.pack("!Q", struct.unpack("!Q", header[24:32])[0] + 100)
         header[32] = 2
+        if captured[5] != 1:
+            body = struct.pack("!QQQ", time.monotonic_ns(), 0, 0)
+    elif what == "extreme":
+        header[5] = 1
+        header[6:8] = struct.pack("!H", struct.unpack("!H", header[6:8])[0] | 0x4)
+        header[24:32] = b"\xff" * 8
+        header[32] = 2
+        header[36:44] = b"\xff" * 8
         if captured[5] != 1:
             body = struct.pack("!QQQ", time.monotonic_ns(), 0, 0)
     elif what in ("ask", "offer"):
