@@ -16,6 +16,7 @@
 #   bash scripts/bench-proxy.sh                      # ROUNDS=3 DURATION=5 CONNS=50
 #   ROUNDS=1 DURATION=2 bash scripts/bench-proxy.sh   # smoke run
 #   ENGINE_BIN=/path/to/failover-agent bash scripts/bench-proxy.sh
+#   SCENARIOS="keepalive-100B" bash scripts/bench-proxy.sh   # some scenarios only
 # The engine is not built here: `swift build -c release --product failover-agent` first.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -324,7 +325,8 @@ print(f"  round {rnd}  {system:<8} {float(rps):>9.0f} req/s  p50 {float(p50):6.2
 PY
 }
 
-SCENARIOS=(keepalive-100B keepalive-16k close tcp-keepalive)
+# SCENARIOS="keepalive-100B close" runs only those (an A/B of one path).
+read -r -a SCENARIOS <<<"${SCENARIOS:-keepalive-100B keepalive-16k close tcp-keepalive}"
 for scenario in "${SCENARIOS[@]}"; do
     step "$scenario: $ROUNDS rounds × engine, haproxy, nginx direct (${DURATION}s each)"
     for ((round = 1; round <= ROUNDS; round++)); do

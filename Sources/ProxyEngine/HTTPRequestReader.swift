@@ -60,8 +60,8 @@ public struct HTTPRequestReader: Sendable {
 
     /// Reads the next request's head from what has arrived.
     public mutating func nextHead() -> Head {
-        valid = false
         guard inbound.readableBytes > 0 else { return .needMore }
+        valid = false
         if headScanned > 0 && !HTTPHeadParser.mayHoldHeadEnd(inbound, from: headScanned - 2) {
             headScanned = inbound.readableBytes
             return .needMore
