@@ -148,7 +148,7 @@ struct EngineSupervisor: Sendable {
                 case .probe(let ok):
                     if let failure = machine.probed(ok) {
                         logger.error("engine not answering; killing it to restart", metadata: ["why": "\(failure)"])
-                        kill(machine.pid ?? 0, SIGKILL)
+                        EngineSignal.send(SIGKILL, to: machine.pid)
                     }
                 case .tick:
                     progress.supervisorPassed(at: clock.now())
@@ -159,7 +159,7 @@ struct EngineSupervisor: Sendable {
                         tasks.addTask { await spawn(launch, sink) }
                     case .kill(let why):
                         logger.error("engine not serving; killing it to restart", metadata: ["why": "\(why)"])
-                        if let pid = machine.pid { kill(pid, SIGKILL) }
+                        EngineSignal.send(SIGKILL, to: machine.pid)
                     case .probe:
                         if let target = probeTarget {
                             tasks.addTask {
@@ -237,11 +237,11 @@ struct EngineSupervisor: Sendable {
             words.contains(launch.config)
         else { return }
         logger.warning("an engine left by an earlier run is still running; stopping it", metadata: ["pid": "\(pid)"])
-        kill(pid, launch.stopSignal)
-        for _ in 0..<10 where kill(pid, 0) == 0 && !Self.isZombie(pid) {
+        EngineSignal.send(launch.stopSignal, to: pid)
+        for _ in 0..<10 where EngineSignal.send(0, to: pid) && !Self.isZombie(pid) {
             try? await Task.sleep(for: .milliseconds(100))
         }
-        if kill(pid, 0) == 0 && !Self.isZombie(pid) { kill(pid, SIGKILL) }
+        if EngineSignal.send(0, to: pid) && !Self.isZombie(pid) { EngineSignal.send(SIGKILL, to: pid) }
         unlink(pidFile)
     }
 
@@ -294,7 +294,7 @@ struct EngineSupervisor: Sendable {
             logger.warning("engine config warning", metadata: ["warning": "\(warning)"])
         }
         guard let pid else { return (true, "engine config valid; the engine is not running, it starts with it") }
-        kill(pid, launch.reloadSignal)
+        EngineSignal.send(launch.reloadSignal, to: pid)
         logger.notice("engine reloading", metadata: ["pid": "\(pid)"])
         return (true, "engine config valid; the engine reloads it gracefully")
     }

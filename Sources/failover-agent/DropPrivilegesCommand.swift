@@ -46,6 +46,14 @@ extension FailoverAgentCommand {
                 FileSystem.standardError("failover-agent drop-privileges: \(reason)\n")
                 throw ExitCode(126)
             }
+            // The program starts with default signal handling, whatever the agent ignored or blocked (an
+            // ignored SIGTERM would be inherited across exec and make the engine or a hook deaf to it).
+            for signal in [SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGPIPE, SIGCHLD] {
+                Glibc.signal(signal, SIG_DFL)
+            }
+            var empty = sigset_t()
+            sigemptyset(&empty)
+            sigprocmask(SIG_SETMASK, &empty, nil)
             var arguments = command.map { strdup($0) } + [nil]
             execv(program, &arguments)
             FileSystem.standardError(
