@@ -510,11 +510,13 @@ class H(http.server.BaseHTTPRequestHandler):
     def log_message(self, *a): pass
 http.server.HTTPServer(("127.0.0.1", int(sys.argv[1])), H).serve_forever()
 PY
-lab_exec n1 "$PY" "$LAB_DIR/named.py" 8091 ADMIN &
+# Not through lab_exec: a function run with & is a subshell, and $! would be its PID, so the cleanup would stop
+# the subshell and leave the process running (it did, until found by a look at the process list).
+ip netns exec "$(lab_ns n1)" "$PY" "$LAB_DIR/named.py" 8091 ADMIN &
 background+=("$!")
-lab_exec n1 "$PY" "$LAB_DIR/named.py" 8092 FORBIDDEN &
+ip netns exec "$(lab_ns n1)" "$PY" "$LAB_DIR/named.py" 8092 FORBIDDEN &
 background+=("$!")
-lab_exec n1 "$LAB_BIN/failover-agent" proxy --config "$LAB_DIR/rules.cfg" >"$LAB_DIR/rules-engine.log" 2>&1 &
+ip netns exec "$(lab_ns n1)" "$LAB_BIN/failover-agent" proxy --config "$LAB_DIR/rules.cfg" >"$LAB_DIR/rules-engine.log" 2>&1 &
 rules_engine=$!
 background+=("$rules_engine")
 answer() { lab_exec cl curl -s --max-time 2 "$@" 2>/dev/null || true; }
