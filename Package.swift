@@ -182,7 +182,7 @@ let package = Package(
         .testTarget(
             name: "FailoverAgentTests",
             dependencies: [
-                "FailoverAgent", "FailoverWire",
+                "FailoverAgent", "FailoverWire", "ControlProtocol",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),

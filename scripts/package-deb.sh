@@ -85,6 +85,14 @@ if [ "$1" = configure ]; then
     if [ -d /run/systemd/system ]; then systemctl daemon-reload || true; fi
     if [ ! -e /etc/failover-agent/agent.toml ]; then
         echo "failover-agent: not started. Configure it (see /usr/share/doc/failover-agent/README.md, 'Install on two nodes'), then: systemctl enable --now failover-agent"
+    elif [ -n "$2" ] && [ -d /run/systemd/system ] && systemctl is-active --quiet failover-agent.service; then
+        # An upgrade over a running agent: never restarted here (a primary must hand over first).
+        role=$(failoverctl status 2>/dev/null | head -n 1 | cut -d ' ' -f 2)
+        echo "failover-agent: upgraded from $2; the running agent is still the old binary (role: ${role:-unknown})."
+        case "$role" in
+        primary) echo "  This node is primary: upgrade the backup first, then here: failoverctl failover, wait for 'backup', then systemctl restart failover-agent (/usr/share/doc/failover-agent/docs/upgrade.md)." ;;
+        *) echo "  Check the peer is primary (failoverctl status), then: systemctl restart failover-agent (/usr/share/doc/failover-agent/docs/upgrade.md)." ;;
+        esac
     fi
 fi
 POSTINST

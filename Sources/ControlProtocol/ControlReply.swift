@@ -14,6 +14,8 @@ public struct ControlReply: Codable, Hashable, Sendable {
     public var history: [HistoryEntry]?
     /// For `config-history`: the kept versions, newest first.
     public var configVersions: [ConfigVersion]?
+    /// The agent's release (nil from agents before 0.4).
+    public var agent: String? = productVersion
 
     /// Creates a reply.
     public init(
@@ -47,6 +49,14 @@ public enum ControlErrorCode: String, Codable, Hashable, Sendable {
     case invalidConfiguration = "invalid-configuration"
     /// The agent is stopping.
     case shuttingDown = "shutting-down"
+    /// A code this failoverctl does not know (an agent of a newer release): the message says what happened.
+    case unrecognized
+
+    /// Reads a code; one this release does not know becomes ``unrecognized`` instead of failing the reply.
+    public init(from decoder: any Decoder) throws {
+        let text = try decoder.singleValueContainer().decode(String.self)
+        self = ControlErrorCode(rawValue: text) ?? .unrecognized
+    }
 }
 
 /// One line of `failoverctl history`.

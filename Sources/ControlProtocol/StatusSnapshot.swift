@@ -42,6 +42,12 @@ public struct StatusSnapshot: Codable, Hashable, Sendable {
         public var configGeneration: UInt64
         public var configHash: String
         public var links: [Link]
+        /// The peer's release, from its datagrams (nil: it sends version 1 datagrams, so 0.3.0 or older).
+        public var release: String?
+        /// The datagram versions the peer reads, `1-2` (nil from agents before 0.4.0).
+        public var protocolVersions: String?
+        /// The version spoken with it: the highest both read; 0 when they share none (nil from agents before 0.4.0).
+        public var protocolSpoken: Int?
 
         public init(
             name: String,
@@ -55,7 +61,10 @@ public struct StatusSnapshot: Codable, Hashable, Sendable {
             holdsVIP: Bool,
             configGeneration: UInt64,
             configHash: String,
-            links: [Link]
+            links: [Link],
+            release: String? = nil,
+            protocolVersions: String? = nil,
+            protocolSpoken: Int? = nil
         ) {
             self.name = name
             self.alive = alive
@@ -69,6 +78,9 @@ public struct StatusSnapshot: Codable, Hashable, Sendable {
             self.configGeneration = configGeneration
             self.configHash = configHash
             self.links = links
+            self.release = release
+            self.protocolVersions = protocolVersions
+            self.protocolSpoken = protocolSpoken
         }
     }
 
@@ -97,6 +109,10 @@ public struct StatusSnapshot: Codable, Hashable, Sendable {
     public var rejected: [String: Int]
     /// What is wrong with the config on disk or its sync, if anything (nil: nothing to say).
     public var configNote: String?
+    /// This node's release (nil from agents before 0.4.0).
+    public var release: String?
+    /// The datagram versions this node reads, `1-2` (nil from agents before 0.4.0).
+    public var protocolVersions: String?
 
     public init(
         node: String,
@@ -116,7 +132,9 @@ public struct StatusSnapshot: Codable, Hashable, Sendable {
         keyFingerprint: String,
         peers: [Peer],
         rejected: [String: Int],
-        configNote: String? = nil
+        configNote: String? = nil,
+        release: String? = nil,
+        protocolVersions: String? = nil
     ) {
         self.node = node
         self.role = role
@@ -136,5 +154,7 @@ public struct StatusSnapshot: Codable, Hashable, Sendable {
         self.peers = peers
         self.rejected = rejected
         self.configNote = configNote
+        self.release = release
+        self.protocolVersions = protocolVersions
     }
 }

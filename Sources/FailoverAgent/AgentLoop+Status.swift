@@ -14,7 +14,9 @@ extension AgentLoop {
         for peer in election.peers.values.sorted(by: { $0.name < $1.name }) {
             let alive = (0..<configuration.cluster.links.count).filter { election.isLinkAlive($0, of: peer, at: now) }
                 .count
-            if election.isAlive(peer, at: now) {
+            if negotiation.isIncompatible(peer.name) {
+                parts.append("peer \(peer.name) INCOMPATIBLE (protocol \(negotiation.peers[peer.name]!.lastVersion))")
+            } else if election.isAlive(peer, at: now) {
                 parts.append(
                     "peer \(peer.name) \(peer.latest.role) on \(alive)/\(configuration.cluster.links.count) links"
                 )
@@ -40,6 +42,7 @@ extension AgentLoop {
                     roundTripMilliseconds: peer.links[index].roundTrip?.milliseconds
                 )
             }
+            let spoken = negotiation.peers[peer.name]
             return StatusSnapshot.Peer(
                 name: peer.name.value,
                 alive: election.isAlive(peer, at: now),
@@ -52,7 +55,10 @@ extension AgentLoop {
                 holdsVIP: peer.latest.flags.contains(.holdsVIP),
                 configGeneration: peer.latest.config.generation,
                 configHash: peer.latest.config.shortHash,
-                links: links
+                links: links,
+                release: spoken?.product,
+                protocolVersions: spoken.map { ProtocolNegotiation.text($0.versions) },
+                protocolSpoken: spoken.map { Int(negotiation.common(with: $0) ?? 0) }
             )
         }
         var holder: String?
@@ -85,7 +91,9 @@ extension AgentLoop {
             keyFingerprint: sealer.keyring.signing.fingerprint,
             peers: peers,
             rejected: rejectedAtSockets(),
-            configNote: configNote
+            configNote: configNote,
+            release: negotiation.local.product,
+            protocolVersions: ProtocolNegotiation.text(negotiation.local.versions)
         )
     }
 

@@ -69,8 +69,16 @@ extension AgentLoop {
             "config sync: fetching",
             metadata: ["from": "\(from)", "generation": "\(stamp.generation)", "hash": "\(stamp.shortHash)"]
         )
+        // Version 2 carries the files' modes; only a peer that advertised it gets asked for it.
+        let version: UInt8 = negotiation.capabilities(of: from).contains(.syncFileModes) ? 2 : 1
         syncJobs.yield(
-            .fetch(from: from.value, stamp: stamp, serving: election.configStamp, keyring: sealer.keyring)
+            .fetch(
+                from: from.value,
+                stamp: stamp,
+                serving: election.configStamp,
+                keyring: sealer.keyring,
+                version: version
+            )
         )
     }
 

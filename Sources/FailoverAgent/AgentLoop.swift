@@ -15,6 +15,8 @@ struct AgentLoop {
     var election: Election
     var sealer: DatagramSealer
     var opener: DatagramOpener
+    /// What the peer speaks, and so which datagram version it gets.
+    var negotiation: ProtocolNegotiation
     var channels: [(any Channel)?]
     let peerAddresses: [SocketAddress?]
     let vipJobs: AsyncStream<VIPJob>.Continuation
@@ -115,9 +117,34 @@ struct AgentLoop {
         switch opener.open(bytes) {
         case .success(let envelope):
             metrics.received(link: link)
+            if let learnt = negotiation.heard(envelope, at: .nanoseconds(now.nanoseconds)) {
+                peerProtocolChanged(envelope.message.sender, learnt)
+            }
             apply(election.step(.receive(envelope, link: link), at: now))
         case .failure(let rejection):
             reject(rejection.label, link: link, detail: rejection.description, now: now)
+        }
+    }
+
+    /// Logs and counts what a peer's boot speaks, once per change.
+    private func peerProtocolChanged(_ name: NodeName, _ peer: ProtocolNegotiation.Peer) {
+        var metadata: Logger.Metadata = [
+            "peer": "\(name)", "versions": "\(ProtocolNegotiation.text(peer.versions))",
+            "release": "\(peer.product ?? "0.3 or older")",
+        ]
+        metrics.peerProtocol(name.value, version: negotiation.common(with: peer) ?? 0)
+        if let common = negotiation.common(with: peer) {
+            metadata["speaking"] = "\(common)"
+            logger.notice("peer protocol", metadata: metadata)
+        } else {
+            metadata["this_node"] = "\(ProtocolNegotiation.text(negotiation.local.versions))"
+            logger.error(
+                """
+                peer speaks no protocol version of this node: it is heard (its role counts), but no handoff \
+                reaches it; upgrade the older node
+                """,
+                metadata: metadata
+            )
         }
     }
 
@@ -169,13 +196,16 @@ struct AgentLoop {
         for action in actions {
             switch action {
             case .send(let message, let link):
-                let bytes = sealer.seal(message)
                 guard link < channels.count, let channel = channels[link], let address = peerAddresses[link] else {
                     continue
                 }
-                let envelope = AddressedEnvelope(remoteAddress: address, data: channel.allocator.buffer(bytes: bytes))
-                channel.writeAndFlush(envelope, promise: nil)
-                metrics.sent(link: link)
+                // One datagram, or two (oldest and newest version) to a peer whose release is not known now.
+                for version in negotiation.versionsForAll(at: .nanoseconds(now.nanoseconds)) {
+                    let bytes = sealer.seal(message, version: version)
+                    let datagram = channel.allocator.buffer(bytes: bytes)
+                    channel.writeAndFlush(AddressedEnvelope(remoteAddress: address, data: datagram), promise: nil)
+                    metrics.sent(link: link)
+                }
                 if case .heartbeat = message.body { progress.heartbeatSent(at: now) }
             case .claimVIP(let operation):
                 metrics.vipClaims.increment()

@@ -20,6 +20,11 @@ struct AgentMetrics: Sendable {
         Counter(label: "failover_datagrams_received_total", dimensions: [("link", "\(link)")]).increment()
     }
 
+    /// The datagram version spoken with `peer`: the highest both read, 0 when they share none.
+    func peerProtocol(_ peer: String, version: UInt8) {
+        Gauge(label: "failover_peer_protocol_version", dimensions: [("peer", peer)]).record(Double(version))
+    }
+
     func rejected(link: Int, reason: String) {
         Counter(label: "failover_datagrams_rejected_total", dimensions: [("link", "\(link)"), ("reason", reason)])
             .increment()

@@ -1,4 +1,5 @@
 import CFailoverNet
+import ControlProtocol
 import FailoverConfig
 import FailoverCore
 import FailoverWire
@@ -109,15 +110,24 @@ public struct AgentService: Service {
         let peerAddresses = configuration.cluster.links.map { link in
             try? SocketAddress(ipAddress: link.peer.description, port: Int(configuration.cluster.port))
         }
+        let advertisement = ProtocolAdvertisement(
+            versions: ProtocolAdvertisement.supportedVersions,
+            capabilities: .thisBuild,
+            product: productVersion
+        )
         var loop = AgentLoop(
             configuration: configuration,
             configurationPath: configurationPath,
             election: Election(configuration: configuration.election, bootID: bootID, now: now),
-            sealer: DatagramSealer(keyring: keyring, bootID: bootID),
+            sealer: DatagramSealer(keyring: keyring, bootID: bootID, advertisement: advertisement),
             opener: DatagramOpener(
                 keyring: keyring,
                 localName: configuration.node.name,
                 checkpoints: replayCheckpoints
+            ),
+            negotiation: ProtocolNegotiation(
+                local: advertisement,
+                freshness: configuration.cluster.heartbeatInterval * 3 / 2
             ),
             channels: Array(repeating: nil, count: configuration.cluster.links.count),
             peerAddresses: peerAddresses,
@@ -213,11 +223,12 @@ public struct AgentService: Service {
         }
         // Config sync (docs/sync.md): the transfer server on every link, the worker that fetches and applies.
         let (syncJobQueue, syncJobSink) = AsyncStream<SyncJob>.makeStream()
-        let offerBox = SyncOfferBox()
+        let syncedPaths = configuration.engine.config.map { [$0] + configuration.engine.syncFiles } ?? []
+        let offerBox = SyncOfferBox(paths: syncedPaths)
         var syncServer: SyncServer?
         var syncWorker: SyncWorker?
         if let config = configuration.engine.config {
-            let paths = [config] + configuration.engine.syncFiles
+            let paths = syncedPaths
             let port = Int(configuration.cluster.port)
             let routes = configuration.cluster.links.compactMap {
                 link -> (local: SocketAddress, peer: SocketAddress)? in

@@ -26,7 +26,8 @@ struct BundleWriteError: Error, CustomStringConvertible, Sendable {
 /// Writes a bundle's files to their configured paths, atomically and durably, in two phases so that a
 /// failure leaves the old files in place: `stage` writes each file to a temp file in the same directory and
 /// fsyncs it (the engine's check runs on the staged config); `commit` renames every temp file over its
-/// target and fsyncs the directories. Owner and mode of an existing file are kept.
+/// target and fsyncs the directories. The owner of an existing file is kept; its mode is the primary's when the
+/// transfer carried modes (version 2), else kept.
 struct BundleWriter {
     let paths: [String]
     /// The engine's group when the engine has its own user: a file new on this node is then 0640 and that
@@ -44,14 +45,22 @@ struct BundleWriter {
         return String(path[..<slash])
     }
 
-    /// Writes every file to its staging path. On failure removes what it staged and throws.
-    func stage(_ bundle: ConfigBundle) throws(BundleWriteError) -> [String] {
+    /// Writes every file to its staging path, with the primary's `modes` when the transfer carried them. On
+    /// failure removes what it staged and throws.
+    func stage(_ bundle: ConfigBundle, modes: [UInt16]? = nil) throws(BundleWriteError) -> [String] {
         precondition(bundle.files.count == paths.count, "the session checked the file count")
+        precondition(modes == nil || modes!.count == paths.count, "one mode a file")
         var staged: [String] = []
-        for (path, bytes) in zip(paths, bundle.files) {
+        for (index, (path, bytes)) in zip(paths, bundle.files).enumerated() {
             let temp = Self.stagingPath(for: path)
             do {
-                try Self.writeDurably(bytes, to: temp, like: path, engineGroup: engineGroup)
+                try Self.writeDurably(
+                    bytes,
+                    to: temp,
+                    like: path,
+                    engineGroup: engineGroup,
+                    mode: modes.map { mode_t($0[index] & 0o777) }
+                )
             } catch {
                 for done in staged { unlink(done) }
                 unlink(temp)
@@ -97,13 +106,39 @@ struct BundleWriter {
         return warnings
     }
 
-    /// Writes `bytes` to a new file `temp` (mode and owner of `model` if it exists, else 0600, or 0640 and
-    /// the engine's group) and fsyncs it.
+    /// The permission bits of each file (0 for one that cannot be read): what transfer version 2 sends.
+    static func modes(of paths: [String]) -> [UInt16] {
+        paths.map { path in
+            var info = stat()
+            return stat(path, &info) == 0 ? UInt16(info.st_mode & 0o777) : 0
+        }
+    }
+
+    /// Gives each file the primary's mode where it differs (the bytes were already the same); returns what it
+    /// changed, `PATH 0644 -> 0600`. A file it cannot change is skipped (the next sync tries again).
+    func conform(to modes: [UInt16]) -> [String] {
+        var changes: [String] = []
+        for (path, mode) in zip(paths, modes) {
+            var info = stat()
+            guard stat(path, &info) == 0, UInt16(info.st_mode & 0o777) != mode & 0o777 else { continue }
+            if chmod(path, mode_t(mode & 0o777)) == 0 {
+                changes.append(
+                    "\(path) \(String(info.st_mode & 0o777, radix: 8)) -> \(String(mode & 0o777, radix: 8))"
+                )
+            }
+        }
+        return changes
+    }
+
+    /// Writes `bytes` to a new file `temp` and fsyncs it. Its mode: `mode` (the primary's) when given, else
+    /// that of `model` if it exists, else 0600, or 0640 with the engine's group. Its owner: `model`'s, or the
+    /// agent with the engine's group (when the engine has its own user).
     static func writeDurably(
         _ bytes: [UInt8],
         to temp: String,
         like model: String,
-        engineGroup: gid_t? = nil
+        engineGroup: gid_t? = nil,
+        mode: mode_t? = nil
     ) throws(BundleWriteError) {
         var info = stat()
         let exists = stat(model, &info) == 0
@@ -111,21 +146,24 @@ struct BundleWriter {
         // A file new on this node is its owner's only (a synced side file may be a private key), or readable by
         // the engine's own group besides; an existing one keeps its mode and owner.
         let newMode: mode_t = engineGroup == nil ? 0o600 : 0o640
-        let fd = open(temp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, exists ? info.st_mode & 0o7777 : newMode)
+        let finalMode = mode ?? (exists ? info.st_mode & 0o7777 : newMode)
+        // Created owner-only: the bytes never sit readable by others, whatever the final mode.
+        let fd = open(temp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
         guard fd >= 0 else { throw BundleWriteError(operation: "create a temp file beside", path: model, code: errno) }
         var failure: BundleWriteError?
         if exists && fchown(fd, info.st_uid, info.st_gid) != 0 {
             failure = BundleWriteError(operation: "keep the owner for a temp file beside", path: model, code: errno)
         }
-        if !exists, let engineGroup {
-            // The umask may have narrowed the mode given to open.
-            if fchown(fd, uid_t.max, engineGroup) != 0 || fchmod(fd, newMode) != 0 {
-                failure = BundleWriteError(
-                    operation: "give the engine's group a temp file beside",
-                    path: model,
-                    code: errno
-                )
-            }
+        if !exists, let engineGroup, fchown(fd, uid_t.max, engineGroup) != 0 {
+            failure = BundleWriteError(
+                operation: "give the engine's group a temp file beside",
+                path: model,
+                code: errno
+            )
+        }
+        // After the owner: fchown clears set-id bits, and the umask narrowed the mode given to open.
+        if failure == nil && fchmod(fd, finalMode) != 0 {
+            failure = BundleWriteError(operation: "set the mode of a temp file beside", path: model, code: errno)
         }
         var offset = 0
         while failure == nil && offset < bytes.count {

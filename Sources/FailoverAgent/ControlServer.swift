@@ -121,16 +121,13 @@ private final class ControlConnectionHandler: ChannelInboundHandler, Sendable {
                 channel.writeAndFlush(ByteBuffer(bytes: text)).whenComplete { _ in channel.close(promise: nil) }
             }
         }
-        guard let request = try? JSONDecoder().decode(ControlRequest.self, from: Data(line.readableBytesView)) else {
+        let request: ControlRequest
+        switch ControlRequest.parse(Array(line.readableBytesView)) {
+        case .success(let parsed):
+            request = parsed
+        case .failure(let problem):
             AgentMetrics().controlRefused(reason: "bad_request")
-            let known = ControlCommand.allCases.map(\.rawValue).joined(separator: ", ")
-            reply(
-                ControlReply(
-                    ok: false,
-                    message: "bad request: expected {\"command\": one of \(known)}",
-                    error: .badRequest
-                )
-            )
+            reply(ControlReply(ok: false, message: problem.description, error: .badRequest))
             return
         }
         let events = self.events

@@ -26,11 +26,12 @@ struct SyncFetcher: Sendable {
     let files: Int
     let group: any EventLoopGroup
 
-    func fetch(serving: UInt64, keyring: Keyring) async throws(SyncFetchError) -> SyncOffer {
+    /// Fetches in transfer `version` (2 only from a peer that advertised it).
+    func fetch(serving: UInt64, keyring: Keyring, version: UInt8 = 1) async throws(SyncFetchError) -> SyncOffer {
         var failure = SyncFetchError.connect("the peer", "no link configured")
         for route in routes {
             do {
-                return try await fetch(route, serving: serving, keyring: keyring)
+                return try await fetch(route, serving: serving, keyring: keyring, version: version)
             } catch {
                 failure = error
                 // An authentic refusal will be the same on every link; a dead link or a tampered path is not.
@@ -43,7 +44,8 @@ struct SyncFetcher: Sendable {
     private func fetch(
         _ route: (local: SocketAddress, peer: SocketAddress),
         serving: UInt64,
-        keyring: Keyring
+        keyring: Keyring,
+        version: UInt8
     ) async throws(SyncFetchError) -> SyncOffer {
         let address = "\(route.peer)"
         var random = SystemRandomNumberGenerator()
@@ -53,7 +55,8 @@ struct SyncFetcher: Sendable {
             requester: requester,
             serving: serving,
             limit: limit,
-            expectedFiles: files
+            expectedFiles: files,
+            version: version
         )
         let loop = group.next()
         let promise = loop.makePromise(of: SyncOffer.self)

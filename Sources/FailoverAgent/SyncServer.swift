@@ -16,6 +16,10 @@ final class SyncOfferBox: Sendable {
     private let served = Mutex<Served?>(nil)
     private let primary = Mutex(false)
     private let ancestors = Mutex<[[UInt8]]>([])
+    /// The served files' paths, whose modes travel in transfer version 2.
+    let paths: [String]
+
+    init(paths: [String] = []) { self.paths = paths }
 
     func set(stamp: ConfigStamp, bundle: ConfigBundle) {
         served.withLock { $0 = Served(stamp: stamp, bundle: bundle) }
@@ -25,11 +29,17 @@ final class SyncOfferBox: Sendable {
 
     func set(ancestors hashes: [[UInt8]]) { ancestors.withLock { $0 = hashes } }
 
-    /// The offer, or why there is none.
-    func offer() -> Result<SyncOffer, SyncRefusal> {
+    /// The offer, or why there is none; `withModes` adds the files' modes as they are now (transfer version 2).
+    func offer(withModes: Bool = false) -> Result<SyncOffer, SyncRefusal> {
         guard let served = served.withLock({ $0 }) else { return .failure(SyncRefusal("no valid config yet")) }
         guard primary.withLock({ $0 }) else { return .failure(SyncRefusal("not primary: fetch from the primary")) }
-        return .success(SyncOffer(stamp: served.stamp, bundle: served.bundle, ancestors: ancestors.withLock { $0 }))
+        var modes: [UInt16]?
+        if withModes, paths.count == served.bundle.files.count {
+            modes = BundleWriter.modes(of: paths)
+        }
+        return .success(
+            SyncOffer(stamp: served.stamp, bundle: served.bundle, ancestors: ancestors.withLock { $0 }, modes: modes)
+        )
     }
 }
 
@@ -164,14 +174,14 @@ final class SyncServerHandler: ChannelInboundHandler {
         guard let request else { return }
         answered = true
         let frames: [[UInt8]]
-        switch box.offer() {
+        switch box.offer(withModes: request.version >= 2) {
         case .success(let offer):
             frames = session.response(offer)
             logger.info(
                 "config sync: sending",
                 metadata: [
                     "to": "\(request.requester)", "generation": "\(offer.stamp.generation)",
-                    "bytes": "\(offer.bundle.byteCount)",
+                    "bytes": "\(offer.bundle.byteCount)", "transfer_version": "\(request.version)",
                 ]
             )
         case .failure(let refusal):

@@ -8,7 +8,8 @@ import Logging
 /// the engine's check) one at a time and reports back with `AgentEvent.sync`.
 enum SyncJob: Sendable {
     /// Fetch the primary's version (announced as `stamp`) and apply it if it is above `serving`.
-    case fetch(from: String, stamp: ConfigStamp, serving: ConfigStamp, keyring: Keyring)
+    /// `version` is the transfer version to ask for (2: with the files' modes).
+    case fetch(from: String, stamp: ConfigStamp, serving: ConfigStamp, keyring: Keyring, version: UInt8)
     /// Keep a version this node now serves in the history directory.
     case record(ConfigStamp, ConfigBundle, origin: String)
     /// List the kept versions.
@@ -37,8 +38,14 @@ struct SyncWorker: Sendable {
         if let history { box.set(ancestors: history.servedHashes()) }
         for await job in jobs {
             switch job {
-            case .fetch(let from, let stamp, let serving, let keyring):
-                let outcome = await fetch(from: from, announced: stamp, serving: serving, keyring: keyring)
+            case .fetch(let from, let stamp, let serving, let keyring, let version):
+                let outcome = await fetch(
+                    from: from,
+                    announced: stamp,
+                    serving: serving,
+                    keyring: keyring,
+                    version: version
+                )
                 events.yield(.sync(outcome))
             case .record(let stamp, let bundle, let origin):
                 keep(bundle, stamp: stamp, rejected: false, origin: origin)
@@ -53,12 +60,13 @@ struct SyncWorker: Sendable {
         from: String,
         announced: ConfigStamp,
         serving: ConfigStamp,
-        keyring: Keyring
+        keyring: Keyring,
+        version: UInt8
     ) async -> SyncOutcome {
         let started = ContinuousClock.now
         let offer: SyncOffer
         do {
-            offer = try await fetcher.fetch(serving: serving.generation, keyring: keyring)
+            offer = try await fetcher.fetch(serving: serving.generation, keyring: keyring, version: version)
         } catch {
             return .failed(announced, reason: "\(error)")
         }
@@ -74,7 +82,7 @@ struct SyncWorker: Sendable {
         if onDisk.hash != offer.stamp.hash {
             let staged: [String]
             do {
-                staged = try writer.stage(offer.bundle)
+                staged = try writer.stage(offer.bundle, modes: offer.modes)
             } catch {
                 return .failed(offer.stamp, reason: "\(error)")
             }
@@ -111,6 +119,12 @@ struct SyncWorker: Sendable {
                     rejected: true,
                     origin: "replaced by \(from)'s generation \(offer.stamp.generation), which never had it"
                 )
+            }
+        }
+        if onDisk.hash == offer.stamp.hash, let modes = offer.modes {
+            // Same bytes: the files still take the primary's modes.
+            for change in writer.conform(to: modes) {
+                logger.notice("config sync: a file takes the primary's mode", metadata: ["change": "\(change)"])
             }
         }
         keep(offer.bundle, stamp: offer.stamp, rejected: false, origin: "fetched from \(from)")

@@ -19,6 +19,9 @@ struct SimNode {
     var election: Election?
     var sealer: DatagramSealer?
     var opener: DatagramOpener?
+    var negotiation: ProtocolNegotiation?
+    /// Which release the node runs; the previous one is modelled by what it sends and refuses.
+    var release = SimRelease.current
     var stalledUntil: Instant?
     var pending: [PendingInput] = []
     var shuttingDownSince: Instant?
@@ -91,4 +94,28 @@ struct SimNode {
 struct SimLink {
     var up = true
     var loss = 0.0
+}
+
+/// A release a simulated node runs.
+enum SimRelease: Hashable, CustomStringConvertible {
+    /// This build: datagram versions 1 and 2, negotiated.
+    case current
+    /// The previous release (0.3): sends version 1 only and refuses any other version unread.
+    case protocolOne
+
+    var advertisement: ProtocolAdvertisement {
+        switch self {
+        case .current:
+            ProtocolAdvertisement(
+                versions: ProtocolAdvertisement.supportedVersions,
+                capabilities: .thisBuild,
+                product: "current"
+            )
+        case .protocolOne: ProtocolAdvertisement(versions: 1...1, capabilities: [], product: "0.3.0")
+        }
+    }
+
+    var other: SimRelease { self == .current ? .protocolOne : .current }
+
+    var description: String { self == .current ? "the current release" : "the previous release (protocol 1)" }
 }

@@ -27,6 +27,12 @@ public struct SimulationOptions: Sendable {
     /// Break replay protection across restarts on purpose: a restarted node forgets its replay checkpoints
     /// (to show the checker catches the forger's replays of an earlier run).
     public var forgetReplayCheckpoints = false
+    /// In chaos runs, let nodes run the previous release (datagram version 1 only) and switch release on
+    /// restart: upgrades and rollbacks in the middle of faults.
+    public var mixedReleases = true
+    /// Break negotiation on purpose: a peer not heard lately gets only the newest version, not a copy in the
+    /// oldest (to show the checker catches a previous-release node that cannot hear its peer).
+    public var newestOnlyToUnheard = false
     /// Keep a trace of events (for replaying one failing seed).
     public var trace: Bool
 

@@ -20,6 +20,8 @@ public struct Violation: Hashable, Sendable, CustomStringConvertible {
         case configMonotonic = "config-monotonic"
         /// A primary and a connected node still serve different configs well after the last edit.
         case configConvergence = "config-convergence"
+        /// A node sent a datagram version its peer cannot read after hearing that peer's current boot.
+        case negotiation
     }
 
     /// Which invariant.
@@ -60,6 +62,10 @@ public struct SimulationReport: Sendable {
     public var forgeries: Int
     /// Forgeries rejected (must equal ``forgeries``).
     public var forgeriesRejected: Int
+    /// Datagrams a node of the previous release could not read (sent before the sender heard it).
+    public var unreadable: Int
+    /// Restarts on another release (upgrades and rollbacks).
+    public var releaseSwitches = 0
     /// Role changes seen at all nodes.
     public var roleChanges: Int
     /// Invariants broken (empty when the run passed).

@@ -82,7 +82,17 @@ extension Simulator {
                 "fault: crash \(nodes[victim].name) (\(keepVIP ? "agent killed, VIP left on the interface" : "node down"))"
             )
             crash(victim, keepVIP: keepVIP)
-            restoreLater(length, "restart \(nodes[victim].name)") { $0.start(victim) }
+            // In a mixed-version world a restart may be an upgrade or a rollback.
+            let switchRelease = options.mixedReleases && releaseRandom.chance(0.3)
+            restoreLater(length, "restart \(nodes[victim].name)") { simulator in
+                // Only a node that is down restarts on another release (another fault may have started it).
+                if switchRelease && !simulator.nodes[victim].isRunning {
+                    simulator.nodes[victim].release = simulator.nodes[victim].release.other
+                    simulator.report.releaseSwitches += 1
+                    simulator.note("\(simulator.nodes[victim].name) restarts on \(simulator.nodes[victim].release)")
+                }
+                simulator.start(victim)
+            }
         case 5:
             let victim = randomNode()
             let stallLength = random.duration(.milliseconds(50) ... .seconds(2))

@@ -16,6 +16,8 @@ public final class Simulator {
 
     public let options: SimulationOptions
     var random: SimRandom
+    /// Draws which release each node runs (kept apart so the other draws stay as they were).
+    var releaseRandom: SimRandom
     /// Config sync's own generator (Simulator+Sync.swift).
     var syncRandom: SimRandom
     var queue = EventQueue<Event>()
@@ -52,6 +54,7 @@ public final class Simulator {
         let count = options.nodeCount ?? (random.chance(0.7) ? 2 : 3)
         self.random = random
         self.syncRandom = SimRandom(seed: options.seed ^ 0x5359_4E43_5359_4E43)
+        self.releaseRandom = SimRandom(seed: options.seed ^ 0x5645_5253_494F_4E53)
         self.report = SimulationReport(
             seed: options.seed,
             nodeCount: count,
@@ -65,6 +68,7 @@ public final class Simulator {
             datagrams: 0,
             forgeries: 0,
             forgeriesRejected: 0,
+            unreadable: 0,
             roleChanges: 0,
             violations: [],
             trace: []
@@ -124,6 +128,10 @@ public final class Simulator {
             // The startup wait for a higher-priority peer's engine (as the agent sets it), where priorities differ.
             configuration.peerStartWait = samePriority ? .zero : .seconds(1)
             nodes.append(SimNode(index: index, name: name, configuration: configuration))
+            // A mixed-version pair: in chaos, a node may run the previous release (datagram version 1 only).
+            if profile == .chaos && options.mixedReleases && releaseRandom.chance(0.25) {
+                nodes[index].release = .protocolOne
+            }
         }
         links = Array(
             repeating: Array(repeating: Array(repeating: SimLink(), count: linkCount), count: nodeCount),
@@ -201,7 +209,12 @@ public final class Simulator {
         let bootID = UInt64(incarnation) << 32 | UInt64(UInt32.random(in: 0...UInt32.max, using: &random))
         nodes[index].election = Election(configuration: nodes[index].configuration, bootID: bootID, now: now)
         nodes[index].isRunning = true
-        nodes[index].sealer = DatagramSealer(keyring: keyring, bootID: bootID)
+        let advertisement = nodes[index].release.advertisement
+        nodes[index].sealer = DatagramSealer(keyring: keyring, bootID: bootID, advertisement: advertisement)
+        nodes[index].negotiation = ProtocolNegotiation(
+            local: advertisement,
+            freshness: nodes[index].configuration.heartbeatInterval * 3 / 2
+        )
         // A restarted agent restores its replay windows from its ledger: what the earlier run saved is refused.
         nodes[index].opener = DatagramOpener(
             keyring: keyring,
@@ -232,6 +245,7 @@ public final class Simulator {
         nodes[index].isRunning = false
         nodes[index].sealer = nil
         nodes[index].opener = nil
+        nodes[index].negotiation = nil
         nodes[index].pending = []
         nodes[index].stalledUntil = nil
         if !keepVIP { nodes[index].vipHeld = false }
@@ -277,6 +291,11 @@ public final class Simulator {
 
     private func receive(_ index: Int, link: Int, bytes: [UInt8], forged: Bool) {
         guard var opener = nodes[index].opener else { return }
+        if nodes[index].release == .protocolOne, bytes.count > 4, bytes[4] > 1, !forged {
+            // The previous release refuses any other version (`unsupported_version`) before reading further.
+            report.unreadable += 1
+            return
+        }
         let result = opener.open(bytes)
         nodes[index].opener = opener
         if forged { report.forgeries += 1 }
@@ -290,6 +309,9 @@ public final class Simulator {
                 )
             }
             nodes[index].remember(accepted: bytes, from: envelope.message.sender, bootID: envelope.bootID)
+            if nodes[index].release != .protocolOne {
+                nodes[index].negotiation?.heard(envelope, at: .nanoseconds(now.nanoseconds))
+            }
             feed(index, .receive(envelope, link: link))
         case .failure:
             if forged { report.forgeriesRejected += 1 }
@@ -387,8 +409,27 @@ public final class Simulator {
 
     private func send(_ message: Message, from index: Int, link: Int) {
         guard var sealer = nodes[index].sealer else { return }
-        let bytes = sealer.seal(message)
+        var versions = nodes[index].negotiation?.versionsForAll(at: .nanoseconds(now.nanoseconds)) ?? [1]
+        if options.newestOnlyToUnheard && versions.count > 1 { versions = [versions.max()!] }
+        for target in nodes.indices
+        where target != index && nodes[target].release == .protocolOne && !versions.contains(1) {
+            // Once a peer's current boot was heard lately, it must get a version it reads.
+            if let heard = nodes[index].negotiation?.peers[nodes[target].name],
+                heard.bootID == nodes[target].sealer?.bootID
+            {
+                violate(
+                    .negotiation,
+                    "\(nodes[index].name) sent only version(s) \(versions) to \(nodes[target].name), which it heard "
+                        + "speaking \(ProtocolNegotiation.text(heard.versions)) in its current boot"
+                )
+            }
+        }
+        for version in versions { transmit(sealer.seal(message, version: version), message, from: index, link: link) }
         nodes[index].sealer = sealer
+    }
+
+    private func transmit(_ bytes: [UInt8], _ message: Message, from index: Int, link: Int) {
+        guard let sealer = nodes[index].sealer else { return }
         report.datagrams += 1
         if options.profile == .chaos {
             if wireLog.count >= 256 { wireLog.removeFirst(64) }

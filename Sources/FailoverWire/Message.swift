@@ -43,11 +43,27 @@ public struct Envelope: Hashable, Sendable {
     public var sequence: UInt64
     /// The message.
     public var message: Message
+    /// The datagram version it travels in (or travelled in, for a received one).
+    public var version: UInt8
+    /// What the sender says of its protocol support: in datagrams of version 2 and later, nil in version 1.
+    public var advertisement: ProtocolAdvertisement?
 
     /// Creates an envelope.
-    public init(bootID: UInt64, sequence: UInt64, message: Message) {
+    public init(
+        bootID: UInt64,
+        sequence: UInt64,
+        message: Message,
+        version: UInt8 = 1,
+        advertisement: ProtocolAdvertisement? = nil
+    ) {
         self.bootID = bootID
         self.sequence = sequence
         self.message = message
+        self.version = version
+        self.advertisement = advertisement
     }
+
+    /// Whether it came in a version this build does not speak: only the part every version keeps was read
+    /// (the body stands in as a heartbeat with no timing), see docs/protocol.md, "Versions".
+    public var readAsCore: Bool { !ProtocolAdvertisement.supportedVersions.contains(version) }
 }

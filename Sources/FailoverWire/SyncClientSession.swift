@@ -18,11 +18,14 @@ public struct SyncClientSession: Sendable {
     let serving: UInt64
     let limit: Int
     let expectedFiles: Int
+    /// The transfer version asked for: 2 only from a server that advertised ``ProtocolCapabilities/syncFileModes``.
+    let version: UInt8
     private var serverNonce: [UInt8]?
     private var buffer = FrameBuffer()
     private var stamp: ConfigStamp?
     private var sizes: [Int] = []
     private var ancestors: [[UInt8]] = []
+    private var modes: [UInt16]?
     private var data: [UInt8] = []
     private var nextSequence: UInt32 = 0
     private var total = 0
@@ -35,9 +38,12 @@ public struct SyncClientSession: Sendable {
         requester: String,
         serving: UInt64,
         limit: Int,
-        expectedFiles: Int
+        expectedFiles: Int,
+        version: UInt8 = 1
     ) {
         precondition(nonce.count == SyncFrameCodec.nonceLength, "a sync nonce has 16 bytes")
+        precondition(SyncOffer.versions.contains(version), "a transfer version this build speaks")
+        self.version = version
         self.keyring = keyring
         self.clientNonce = nonce
         self.requester = requester
@@ -94,6 +100,7 @@ public struct SyncClientSession: Sendable {
             let name = Array(requester.utf8.prefix(255))
             body.write(UInt8(name.count))
             body.write(name)
+            if version >= 2 { body.write(version) }
             return .send(
                 SyncFrameCodec.encode(
                     .request,
@@ -139,7 +146,7 @@ public struct SyncClientSession: Sendable {
             }
             let bundle = ConfigBundle(files: files)
             guard bundle.hash == stamp.hash else { throw .hashMismatch }
-            return .done(SyncOffer(stamp: stamp, bundle: bundle, ancestors: ancestors))
+            return .done(SyncOffer(stamp: stamp, bundle: bundle, ancestors: ancestors, modes: modes))
         case .hello, .request, .refusal:
             throw .outOfOrder("unexpected \(frame.type)")
         }
@@ -166,6 +173,15 @@ public struct SyncClientSession: Sendable {
         for _ in 0..<ancestorCount {
             guard let ancestor = reader.readBytes(32) else { throw .malformed("header ancestors") }
             ancestors.append(Array(ancestor))
+        }
+        if version >= 2 {
+            var modes: [UInt16] = []
+            for _ in 0..<count {
+                guard let mode = reader.readUInt16(), mode & ~0o777 == 0 else { throw .malformed("header file modes") }
+                modes.append(mode)
+            }
+            // A server without a file's mode sends 0: no mode for the bundle, the receiver keeps its own rule.
+            self.modes = modes.contains(0) ? nil : modes
         }
         guard reader.remaining == 0 else { throw .malformed("header has trailing bytes") }
         self.stamp = ConfigStamp(generation: generation, hash: Array(hash))

@@ -6,7 +6,7 @@ public enum WireError: Error, Hashable, Sendable, CustomStringConvertible {
     case oversized(length: Int)
     /// Does not start with the protocol's magic bytes: not ours.
     case badMagic
-    /// A protocol version this build does not speak: upgrade the older node.
+    /// Version 0: no release ever sent it.
     case unsupportedVersion(UInt8)
     /// The length fields disagree with the datagram's size.
     case lengthMismatch
@@ -22,6 +22,8 @@ public enum WireError: Error, Hashable, Sendable, CustomStringConvertible {
     case invalidSenderName
     /// Authenticated, but the body does not fit its type.
     case malformedBody(MessageKind)
+    /// Authenticated, but the extension block (version 2 and later) is cut short or contradicts itself.
+    case malformedExtension
 
     /// A short snake_case name for metrics and logs.
     public var label: String {
@@ -37,6 +39,7 @@ public enum WireError: Error, Hashable, Sendable, CustomStringConvertible {
         case .unknownFlags: "unknown_flags"
         case .invalidSenderName: "invalid_sender"
         case .malformedBody: "malformed_body"
+        case .malformedExtension: "malformed_extension"
         }
     }
 
@@ -46,8 +49,7 @@ public enum WireError: Error, Hashable, Sendable, CustomStringConvertible {
         case .oversized(let length): "datagram of \(length) bytes exceeds \(DatagramCodec.maximumLength)"
         case .badMagic: "not a failover-agent datagram (bad magic)"
         case .unsupportedVersion(let version):
-            "protocol version \(version) is not supported (this build speaks \(DatagramCodec.version)); "
-                + "run the same release on both nodes"
+            "protocol version \(version) does not exist (versions start at 1)"
         case .lengthMismatch: "length fields do not match the datagram size"
         case .badTag: "authentication tag does not verify: the peer uses another cluster key, or it is forged"
         case .unknownType(let type): "unknown message type \(type)"
@@ -55,6 +57,7 @@ public enum WireError: Error, Hashable, Sendable, CustomStringConvertible {
         case .unknownFlags(let flags): "unknown flag bits 0x\(String(flags, radix: 16))"
         case .invalidSenderName: "sender name is not a valid node name"
         case .malformedBody(let kind): "malformed \(kind) body"
+        case .malformedExtension: "malformed extension block"
         }
     }
 }

@@ -82,8 +82,12 @@ struct FuzzReplay {
             config: ConfigStamp(generation: 2, hash: Array(repeating: 7, count: 32)),
             body: .heartbeat(HeartbeatTiming(sentAt: 1))
         )
-        var sealer = DatagramSealer(keyring: FuzzTarget.keyring, bootID: 99)
-        seeds[.datagram] = [sealer.seal(message), sealer.seal(message)]
+        var sealer = DatagramSealer(
+            keyring: FuzzTarget.keyring,
+            bootID: 99,
+            advertisement: ProtocolAdvertisement(versions: 1...2, capabilities: .thisBuild, product: "fuzz")
+        )
+        seeds[.datagram] = [sealer.seal(message, version: 1), sealer.seal(message), sealer.seal(message)]
         let server = SyncServerSession(keyring: FuzzTarget.keyring, nonce: Array(repeating: 2, count: 16))
         let bundle = ConfigBundle(files: [Array("listen web :80\n".utf8), Array("x".utf8)])
         let offer = SyncOffer(stamp: ConfigStamp(generation: 2, hash: bundle.hash), bundle: bundle, ancestors: [])

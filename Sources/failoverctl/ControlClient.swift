@@ -93,8 +93,17 @@ struct ControlClient {
         do {
             return try JSONDecoder().decode(ControlReply.self, from: Data(received))
         } catch {
+            struct Loose: Decodable {
+                var agent: String?
+                var message: String?
+            }
+            let loose = try? JSONDecoder().decode(Loose.self, from: Data(received))
+            let release =
+                loose?.agent.map { "agent \($0), failoverctl \(productVersion)" } ?? "failoverctl \(productVersion)"
             throw ClientError(
-                description: "unreadable answer from the agent: \(error)",
+                description: "unreadable answer from the agent (\(release)): \(error)"
+                    + (loose?.message.map { "; it said: \($0)" } ?? "")
+                    + "; use the failoverctl of the agent's release",
                 exitCode: ExitCodes.protocolError
             )
         }

@@ -18,6 +18,9 @@ enum Rendering {
         lines.append(
             "  config:  generation \(status.configGeneration) (\(status.configHash)) · key \(status.keyFingerprint)"
         )
+        if let release = status.release {
+            lines.append("  release: \(release) · protocol \(status.protocolVersions ?? "1")")
+        }
         if let note = status.configNote { lines.append("  config:  \(note)") }
         if status.peers.isEmpty { lines.append("peer: none heard yet (check the links and the key)") }
         for peer in status.peers {
@@ -40,6 +43,17 @@ enum Rendering {
                 peer.configGeneration == status.configGeneration && peer.configHash == status.configHash
                 ? "in sync" : "DIFFERS (here \(status.configGeneration)/\(status.configHash))"
             lines.append("  config:  generation \(peer.configGeneration) (\(peer.configHash)) — \(sync)")
+            if let spoken = peer.protocolSpoken {
+                let release = peer.release ?? "0.3.0 or older"
+                let versions = peer.protocolVersions ?? "1"
+                lines.append(
+                    spoken == 0
+                        ? "  release: \(release) · protocol \(versions): INCOMPATIBLE with this node's "
+                            + "\(status.protocolVersions ?? "?"): its role is heard, but no handoff or config sync "
+                            + "reaches it; upgrade the older node"
+                        : "  release: \(release) · protocol \(versions), speaking \(spoken)"
+                )
+            }
         }
         if !status.rejected.isEmpty {
             let counts = status.rejected.keys.sorted().map { "\($0) \(status.rejected[$0]!)" }.joined(separator: ", ")

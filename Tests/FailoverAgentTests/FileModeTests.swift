@@ -38,4 +38,32 @@ struct FileModeTests {
         #expect(Self.mode(kept) == 0o700)
         #expect(Self.mode("\(kept)/1-site.pem") == 0o600)
     }
+
+    @Test("with the primary's modes (sync version 2) a file takes them, new or existing, set-id bits never")
+    func primaryModes() throws {
+        let directory = NSTemporaryDirectory() + "failover-modes-\(UInt32.random(in: 0...UInt32.max))"
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let previous = umask(0o022)
+        defer { umask(previous) }
+        let config = "\(directory)/proxy.cfg"
+        let key = "\(directory)/site.pem"
+        #expect(FileManager.default.createFile(atPath: key, contents: Data("old".utf8)))
+        chmod(key, 0o644)  // wider on the backup than on the primary
+        let writer = BundleWriter(paths: [config, key])
+        let staged = try writer.stage(
+            ConfigBundle(files: [Array("cfg".utf8), Array("new key".utf8)]),
+            modes: [0o644, 0o600]
+        )
+        try writer.commit(staged, previous: BundleWriter.read([config, key]))
+        #expect(Self.mode(config) == 0o644)
+        #expect(Self.mode(key) == 0o600)
+        #expect(BundleWriter.modes(of: [config, key]) == [0o644, 0o600])
+        // Same bytes, another mode on the primary: only the mode changes.
+        let changes = writer.conform(to: [0o640, 0o600])
+        #expect(changes == ["\(config) 644 -> 640"])
+        #expect(Self.mode(config) == 0o640)
+        // A missing file reads as mode 0 (unknown: the receiver keeps its own rule).
+        #expect(BundleWriter.modes(of: ["\(directory)/missing"]) == [0])
+    }
 }

@@ -60,17 +60,37 @@ struct SimulatorTests {
         var handoffs = 0
         var forgeries = 0
         var rejected = 0
+        var releaseSwitches = 0
+        var unreadable = 0
         for seed in UInt64(1)...5 {
             let report = Simulator(options: SimulationOptions(seed: seed, duration: .seconds(120))).run()
             failovers += report.failovers
             handoffs += report.handoffs
             forgeries += report.forgeries
             rejected += report.forgeriesRejected
+            releaseSwitches += report.releaseSwitches
+            unreadable += report.unreadable
         }
         #expect(failovers > 20)
         #expect(handoffs > 10)
         #expect(forgeries > 500)
         #expect(rejected == forgeries)
+        // Mixed releases: upgrades and rollbacks happen, and old nodes see datagrams they cannot read.
+        #expect(releaseSwitches > 3)
+        #expect(unreadable > 0)
+    }
+
+    /// Without the copy in the oldest version to a peer not heard lately, a node restarted on the previous
+    /// release behind a one-way link claims the VIP its peer holds: the checker must see it.
+    @Test("sending only the newest version to a peer not heard lately is caught")
+    func brokenNegotiation() {
+        var caught: Set<Violation.Invariant> = []
+        for seed in UInt64(1)...300 where caught.isEmpty {
+            var options = SimulationOptions(seed: seed, duration: .seconds(120))
+            options.newestOnlyToUnheard = true
+            caught.formUnion(Simulator(options: options).run().violations.map(\.invariant))
+        }
+        #expect(!caught.isDisjoint(with: [.needlessTakeover, .safety, .negotiation]))
     }
 
     /// Each deliberately broken rule must be caught by an invariant within a few seeds: the checker can fail.

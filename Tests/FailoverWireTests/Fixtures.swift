@@ -30,3 +30,12 @@ enum Fixtures {
         )
     }
 }
+
+extension Fixtures {
+    /// This build's advertisement, as a test names it.
+    static let advertisement = ProtocolAdvertisement(
+        versions: ProtocolAdvertisement.supportedVersions,
+        capabilities: .thisBuild,
+        product: "0.4.0-test"
+    )
+}

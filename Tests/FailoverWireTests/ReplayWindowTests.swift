@@ -77,7 +77,7 @@ struct ReplayWindowTests {
 
     @Test("the sealer numbers datagrams from 1")
     func sealer() throws {
-        var sealer = DatagramSealer(keyring: Fixtures.keyring, bootID: 5)
+        var sealer = DatagramSealer(keyring: Fixtures.keyring, bootID: 5, advertisement: Fixtures.advertisement)
         let a = try DatagramCodec.decode(sealer.seal(Fixtures.message()), keyring: Fixtures.keyring)
         let b = try DatagramCodec.decode(sealer.seal(Fixtures.message()), keyring: Fixtures.keyring)
         #expect(a.sequence == 1 && b.sequence == 2 && a.bootID == 5)

@@ -169,4 +169,39 @@ struct SyncTransferTests {
         #expect(a.hash != b.hash)
         #expect(a.hash == ConfigBundle(files: [[1, 2], [3]]).hash)
     }
+
+    @Test("transfer version 2: asked for, the header carries each file's mode; version 1 carries none")
+    func versionTwoModes() throws {
+        var client = SyncClientSession(
+            keyring: Fixtures.keyring,
+            nonce: Self.clientNonce,
+            requester: "lb2",
+            serving: 6,
+            limit: 16 << 20,
+            expectedFiles: 3,
+            version: 2
+        )
+        var server = SyncServerSession(keyring: Fixtures.keyring, nonce: Self.serverNonce)
+        guard case .send(let request) = try client.receive(server.hello()) else {
+            Issue.record("no request after hello")
+            return
+        }
+        #expect(try server.receive(request) == SyncRequest(requester: "lb2", serving: 6, version: 2))
+        var offer = Self.offer()
+        offer.modes = [0o640, 0o600, 0o644]
+        var result: SyncOffer?
+        for frame in server.response(offer) {
+            if case .done(let done) = try client.receive(frame) { result = done }
+        }
+        #expect(result?.modes == [0o640, 0o600, 0o644])
+        #expect(result?.bundle == offer.bundle)
+        // The same offer to a version 1 client: no modes travel, the bytes are the same.
+        var old = Self.client()
+        let frames = try Self.handshake(&old)
+        var plain: SyncOffer?
+        for frame in frames {
+            if case .done(let done) = try old.receive(frame) { plain = done }
+        }
+        #expect(plain?.modes == nil && plain?.bundle == offer.bundle)
+    }
 }
