@@ -226,11 +226,13 @@ for line in open(sys.argv[1]):
 print(total, good, int(longest))
 PY
 )
+    local span
+    span=$("$PY" -c 'import sys; t=[float(l.split()[0]) for l in open(sys.argv[1]) if l.split()[:1] and l.split()[0].replace(".","",1).isdigit()]; print("%.1f" % ((t[-1]-t[0])/1000) if t else "0")' "$LAB_DIR/probe.log")
     both=$(grep -c '^both$' "$LAB_DIR/holders.log" || true)
     changes=$(grep -v '^none$' "$LAB_DIR/holders.log" | uniq | wc -l)
     changes=$((changes - 1))
     [ "$both" = 0 ] && [ "$changes" = "$planned" ] && [ "$total" -gt 0 ] && ok=1
-    row "$label" "$ok" "$good/$total probes answered, longest outage ${longest} ms, dual holding seen in $both samples, holder changes $changes ($planned expected)"
+    row "$label" "$ok" "$good/$total probes answered over ${span} s, longest outage ${longest} ms, dual holding seen in $both samples, holder changes $changes ($planned expected)"
 }
 summarize "the client through the upgrade" 2
 

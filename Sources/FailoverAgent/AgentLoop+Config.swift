@@ -13,8 +13,11 @@ extension AgentLoop {
         let serving = election.configStamp
         guard edit.valid else {
             let first = edit.problem.split(separator: "\n").first.map(String.init) ?? edit.problem
-            configNote =
-                "the config on disk fails the engine's check (generation \(serving.generation) stays in use): \(first)"
+            configNote = ConfigNote(
+                kind: .invalidOnDisk,
+                text: "the config on disk fails the engine's check (generation \(serving.generation) stays in use): "
+                    + first
+            )
             logger.error(
                 "config edit refused: the engine's check fails; nothing is reloaded or synced",
                 metadata: ["problem": "\(edit.problem)"]
@@ -33,16 +36,20 @@ extension AgentLoop {
             return
         }
         if edit.hash == serving.hash {
-            if configNote?.hasPrefix("the config on disk") == true { configNote = nil }
+            if configNote?.isAboutDisk == true { configNote = nil }
             return
         }
         // The sync worker is writing exactly this version: its report follows.
         if edit.hash == sync.inFlight?.hash { return }
         guard election.role == .primary else {
-            configNote =
-                "the config on disk was edited on this \(election.role) node: not synced and not reloaded; "
-                + "edit on the primary, whose version is the source (this edit is kept as rejected at the next sync)"
-            logger.warning("\(configNote!)")
+            let note = ConfigNote(
+                kind: .editedOffPrimary,
+                text: "the config on disk was edited on this \(election.role) node: not synced and not reloaded; "
+                    + "edit on the primary, whose version is the source (this edit is kept as rejected at the next "
+                    + "sync)"
+            )
+            configNote = note
+            logger.warning("\(note.text)")
             return
         }
         let peer = election.alivePeers(at: now).first?.latest.config

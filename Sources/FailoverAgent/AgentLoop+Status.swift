@@ -91,7 +91,7 @@ extension AgentLoop {
             keyFingerprint: sealer.keyring.signing.fingerprint,
             peers: peers,
             rejected: rejectedAtSockets(),
-            configNote: configNote,
+            configNote: configNote?.text,
             release: negotiation.local.product,
             protocolVersions: ProtocolNegotiation.text(negotiation.local.versions)
         )

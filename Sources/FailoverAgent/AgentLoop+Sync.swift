@@ -41,7 +41,7 @@ extension AgentLoop {
             peer: (peer.name, peer.latest.role, peer.latest.config)
         ) {
         case .inSync:
-            if configNote?.hasPrefix("differs") == true { configNote = nil }
+            if configNote?.kind == .differs { configNote = nil }
         case .restamp(let generation):
             logger.notice(
                 "the peer announces a generation at least ours with other bytes: ours stays the source, re-stamped",
@@ -52,7 +52,9 @@ extension AgentLoop {
         case .fetch(let from, let stamp):
             startFetch(from: from, stamp: stamp, now: now)
         case .wait(let reason):
-            if sync.inFlight == nil { configNote = "differs from \(peer.name): \(reason)" }
+            if sync.inFlight == nil {
+                configNote = ConfigNote(kind: .differs, text: "differs from \(peer.name): \(reason)")
+            }
         }
     }
 
@@ -91,18 +93,22 @@ extension AgentLoop {
             metrics.syncApplied.increment()
             accept(stamp, bundle: bundle, origin: "fetched from \(from)", now: now, reload: true)
             if let rejectedPath {
-                configNote =
-                    "the version on this node's disk before the sync from \(from) was never the primary's: "
-                    + "kept as rejected in \(rejectedPath)"
+                configNote = ConfigNote(
+                    kind: .keptRejected,
+                    text: "the version on this node's disk before the sync from \(from) was never the primary's: "
+                        + "kept as rejected in \(rejectedPath)"
+                )
             }
         case .failed(let stamp, let reason):
             sync.failed = stamp
             let delay = sync.backoff.delay(afterRunOf: .zero)
             sync.retryAt = now + delay
             metrics.syncFailed.increment()
-            configNote =
-                "differs from the primary's generation \(stamp.generation) (\(stamp.shortHash)): sync failed: "
-                + "\(reason); the old config stays in use; retrying in \(delay.compactDescription)"
+            configNote = ConfigNote(
+                kind: .differs,
+                text: "differs from the primary's generation \(stamp.generation) (\(stamp.shortHash)): sync failed: "
+                    + "\(reason); the old config stays in use; retrying in \(delay.compactDescription)"
+            )
             logger.error(
                 "config sync failed; the old config stays in use",
                 metadata: [
@@ -117,7 +123,7 @@ extension AgentLoop {
     /// fetches at once whatever its backoff); on a backup, fetch now. Answers once both serve the same version.
     mutating func syncNow(reply: @escaping @Sendable (ControlReply) -> Void, now: Instant) {
         guard configInitialized || election.role != .primary else {
-            reply(ControlReply(ok: false, message: configNote ?? "no valid config yet", error: .refused))
+            reply(ControlReply(ok: false, message: configNote?.text ?? "no valid config yet", error: .refused))
             return
         }
         guard let peer = election.alivePeers(at: now).first else {
@@ -186,7 +192,7 @@ extension AgentLoop {
                     ControlReply(
                         ok: false,
                         message: "not in sync after \(SyncState.waitLimit.compactDescription): "
-                            + "\(configNote ?? "the peer has not fetched yet")",
+                            + "\(configNote?.text ?? "the peer has not fetched yet")",
                         error: .refused,
                         elapsedMilliseconds: elapsed.milliseconds
                     )

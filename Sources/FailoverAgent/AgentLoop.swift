@@ -45,7 +45,7 @@ struct AgentLoop {
     var engineCommands: AsyncStream<EngineCommand>.Continuation?
     var hooks: HookRunner?
     var stampFile = StampFile(path: nil)
-    var configNote: String?
+    var configNote: ConfigNote?
     /// Warnings of the engine's check of the config on disk (keywords with no effect); shown in status.
     var engineConfigWarnings = 0
     var configInitialized = false

@@ -81,6 +81,11 @@ struct BundleWriter {
     /// after the new files are in place (their bytes are already durable): it is returned as a warning.
     @discardableResult
     func commit(_ staged: [String], previous: ConfigBundle) throws(BundleWriteError) -> [BundleWriteError] {
+        // The modes before any rename: a file put back gets its own, not the new version's.
+        let before: [mode_t?] = paths.map { path in
+            var info = stat()
+            return stat(path, &info) == 0 ? info.st_mode & 0o7777 : nil
+        }
         for (index, (temp, path)) in zip(staged, paths).enumerated() where rename(temp, path) != 0 {
             let code = errno
             discard(Array(staged[index...]))
@@ -89,7 +94,9 @@ struct BundleWriter {
                     previous.files[undo],
                     to: Self.stagingPath(for: paths[undo]),
                     like: paths[undo],
-                    engineGroup: engineGroup
+                    engineGroup: engineGroup,
+                    mode: before[undo] ?? 0o600,
+                    exactMode: true
                 )
                 rename(Self.stagingPath(for: paths[undo]), paths[undo])
             }
@@ -118,27 +125,44 @@ struct BundleWriter {
     /// changed, `PATH 0644 -> 0600`. A file it cannot change is skipped (the next sync tries again).
     func conform(to modes: [UInt16]) -> [String] {
         var changes: [String] = []
-        for (path, mode) in zip(paths, modes) {
+        for (path, primary) in zip(paths, modes) {
             var info = stat()
-            guard stat(path, &info) == 0, UInt16(info.st_mode & 0o777) != mode & 0o777 else { continue }
-            if chmod(path, mode_t(mode & 0o777)) == 0 {
-                changes.append(
-                    "\(path) \(String(info.st_mode & 0o777, radix: 8)) -> \(String(mode & 0o777, radix: 8))"
-                )
-            }
+            guard stat(path, &info) == 0 else { continue }
+            let mode = Self.transferred(
+                mode_t(primary),
+                existing: info.st_mode,
+                group: info.st_gid,
+                engineGroup: engineGroup
+            )
+            guard info.st_mode & 0o777 != mode, chmod(path, mode) == 0 else { continue }
+            changes.append("\(path) \(String(info.st_mode & 0o777, radix: 8)) -> \(String(mode, radix: 8))")
         }
         return changes
     }
 
-    /// Writes `bytes` to a new file `temp` and fsyncs it. Its mode: `mode` (the primary's) when given, else
-    /// that of `model` if it exists, else 0600, or 0640 with the engine's group. Its owner: `model`'s, or the
-    /// agent with the engine's group (when the engine has its own user).
+    /// The mode a file takes from the primary's `mode`: its permission bits, except that group bits name a
+    /// group, and only the engine's group is known to mean the same on both nodes. For a file of another group
+    /// the group may get no more than the file here already gave it (a 0640 key of the primary's `haproxy`
+    /// group must not become readable by this node's `adm`).
+    static func transferred(_ mode: mode_t, existing: mode_t?, group: gid_t, engineGroup: gid_t?) -> mode_t {
+        var result = mode & 0o777
+        if engineGroup == nil || group != engineGroup {
+            result &= ~mode_t(0o070) | ((existing ?? 0) & 0o070)
+        }
+        return result
+    }
+
+    /// Writes `bytes` to a new file `temp` and fsyncs it. Its mode: the primary's `mode` when given (see
+    /// ``transferred(_:existing:group:engineGroup:)``; `exactMode`: as given, for a file put back), else that of
+    /// `model` if it exists, else 0600, or 0640 with the engine's group. Its owner: `model`'s, or the agent with
+    /// the engine's group (when the engine has its own user).
     static func writeDurably(
         _ bytes: [UInt8],
         to temp: String,
         like model: String,
         engineGroup: gid_t? = nil,
-        mode: mode_t? = nil
+        mode: mode_t? = nil,
+        exactMode: Bool = false
     ) throws(BundleWriteError) {
         var info = stat()
         let exists = stat(model, &info) == 0
@@ -146,7 +170,15 @@ struct BundleWriter {
         // A file new on this node is its owner's only (a synced side file may be a private key), or readable by
         // the engine's own group besides; an existing one keeps its mode and owner.
         let newMode: mode_t = engineGroup == nil ? 0o600 : 0o640
-        let finalMode = mode ?? (exists ? info.st_mode & 0o7777 : newMode)
+        let finalMode: mode_t
+        if let mode, exactMode {
+            finalMode = mode
+        } else if let mode {
+            let group = exists ? info.st_gid : (engineGroup ?? getegid())
+            finalMode = transferred(mode, existing: exists ? info.st_mode : nil, group: group, engineGroup: engineGroup)
+        } else {
+            finalMode = exists ? info.st_mode & 0o7777 : newMode
+        }
         // Created owner-only: the bytes never sit readable by others, whatever the final mode.
         let fd = open(temp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
         guard fd >= 0 else { throw BundleWriteError(operation: "create a temp file beside", path: model, code: errno) }

@@ -171,6 +171,7 @@ extension Election {
                 transition(
                     to: .primary,
                     reason: "degraded: witness unreachable, no healthy peer",
+                    degraded: true,
                     now: now,
                     actions: &actions
                 )
@@ -185,13 +186,14 @@ extension Election {
                 transition(
                     to: .primary,
                     reason: "degraded: engine not ready, no healthy peer",
+                    degraded: true,
                     now: now,
                     actions: &actions
                 )
             }
             return
         }
-        if reason.hasPrefix("degraded") {
+        if degraded {
             transition(
                 to: .primary,
                 reason: "recovered: engine ready and witness reachable",

@@ -2,8 +2,16 @@ import FailoverWire
 
 extension Election {
     /// Moves to `newRole` for `why`; records the change and tells the runtime. Same role and reason: nothing.
-    mutating func transition(to newRole: Role, reason why: String, now: Instant, actions: inout [ElectionAction]) {
+    /// `degraded`: a primary that keeps the role while unhealthy (see ``Election/degraded``).
+    mutating func transition(
+        to newRole: Role,
+        reason why: String,
+        degraded: Bool = false,
+        now: Instant,
+        actions: inout [ElectionAction]
+    ) {
         guard newRole != role || why != reason else { return }
+        self.degraded = degraded
         let record = Transition(at: now, from: role, to: newRole, term: term, reason: why)
         if newRole != role {
             roleSince = now

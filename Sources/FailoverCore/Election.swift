@@ -18,6 +18,9 @@ public struct Election: Sendable {
     public internal(set) var roleSince: Instant
     /// Why the node is in its role.
     public internal(set) var reason = "starting: listening for peers"
+    /// The node stays primary though unhealthy (engine not ready or witness unreachable) because no peer is
+    /// healthy enough to take over: it goes back to a plain primary as soon as it is healthy again.
+    public internal(set) var degraded = false
     /// The shared IP on this node, as the VIP driver reported it.
     public internal(set) var vip: VIPState = .released
     /// Whether an operator put the node in maintenance.

@@ -409,7 +409,9 @@ public final class Simulator {
 
     private func send(_ message: Message, from index: Int, link: Int) {
         guard var sealer = nodes[index].sealer else { return }
-        var versions = nodes[index].negotiation?.versionsForAll(at: .nanoseconds(now.nanoseconds)) ?? [1]
+        let expected = nodes.count - 1
+        var versions =
+            nodes[index].negotiation?.versionsForAll(at: .nanoseconds(now.nanoseconds), expected: expected) ?? [1]
         if options.newestOnlyToUnheard && versions.count > 1 { versions = [versions.max()!] }
         for target in nodes.indices
         where target != index && nodes[target].release == .protocolOne && !versions.contains(1) {

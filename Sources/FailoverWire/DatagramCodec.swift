@@ -83,7 +83,18 @@ public enum DatagramCodec {
         var verified = keyring.signing.verify(tag, of: signed)
         if !verified, let accepted = keyring.accepted { verified = accepted.verify(tag, of: signed) }
         guard verified else { throw .badTag }
-        let advertisement = version >= 2 ? try decodeExtensions(bytes[extensionStart..<signedLength], version) : nil
+        let block = bytes[extensionStart..<signedLength]
+        let advertisement: ProtocolAdvertisement?
+        if version == 1 {
+            advertisement = nil
+        } else if ProtocolAdvertisement.supportedVersions.contains(version) {
+            advertisement = try decodeExtensions(block, version)
+        } else {
+            // Another release's block may have another form: its sender stays heard (the core) even so.
+            advertisement =
+                (try? decodeExtensions(block, version))
+                ?? ProtocolAdvertisement(versions: version...version, capabilities: [], product: "")
+        }
         var envelope = try parseAuthenticated(
             bytes,
             nameLength: nameLength,

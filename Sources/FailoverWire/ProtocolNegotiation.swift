@@ -4,11 +4,12 @@
 /// - A peer heard within ``freshness`` whose boot advertised its versions gets the highest version both read,
 ///   alone.
 /// - A peer heard within ``freshness`` whose boot sent version 1 only (0.3 and older advertise nothing) gets
-///   version 1.
+///   version 1, and every ``probeInterval`` a copy in the newest version too: a newer peer whose own newest
+///   copies were lost is then not taken for 0.3 for ever.
 /// - A peer not heard yet, or not heard for longer than ``freshness`` (it may have restarted on another
-///   release, and a link may be one-way), gets every message twice: in this build's oldest version, which every
-///   earlier release reads, and in its newest, whose advertisement lets a newer peer answer in kind. A restarting
-///   0.3 node thus hears its peer within its startup listen, whatever it ran before.
+///   release, and a link may be one-way), gets every message twice: in this build's newest version, whose
+///   advertisement lets a newer peer answer in kind, then in its oldest, which every earlier release reads. A
+///   restarting 0.3 node thus hears its peer within its startup listen, whatever it ran before.
 public struct ProtocolNegotiation: Sendable {
     /// What one peer speaks, as its newest boot said.
     public struct Peer: Hashable, Sendable {
@@ -24,7 +25,12 @@ public struct ProtocolNegotiation: Sendable {
         public var lastVersion: UInt8
         /// When its last datagram arrived (the caller's clock).
         public var lastHeard: Duration
+        /// When it last got a copy in the newest version while known as a version 1 sender.
+        public var lastProbe: Duration
     }
+
+    /// How often a peer known only from version 1 datagrams gets a copy in the newest version.
+    public static let probeInterval = Duration.seconds(10)
 
     /// This node's advertisement.
     public let local: ProtocolAdvertisement
@@ -54,7 +60,8 @@ public struct ProtocolNegotiation: Sendable {
                 capabilities: advertisement.capabilities,
                 product: advertisement.product,
                 lastVersion: envelope.version,
-                lastHeard: now
+                lastHeard: now,
+                lastProbe: now
             )
         } else if let known, known.bootID == envelope.bootID, known.product != nil {
             // This boot advertised before: a version 1 datagram from it (the copy it sends a peer it does not
@@ -69,7 +76,8 @@ public struct ProtocolNegotiation: Sendable {
                 capabilities: [],
                 product: nil,
                 lastVersion: envelope.version,
-                lastHeard: now
+                lastHeard: now,
+                lastProbe: known?.bootID == envelope.bootID ? known!.lastProbe : now
             )
         }
         peers[name] = peer
@@ -95,19 +103,29 @@ public struct ProtocolNegotiation: Sendable {
         return common(with: peer) == nil
     }
 
-    /// The versions to send `name` each message in at `now`, oldest first (see the type's rules).
-    public func versions(for name: NodeName, at now: Duration) -> [UInt8] {
-        let unknown = [local.versions.lowerBound, local.versions.upperBound].uniqued()
-        guard let peer = peers[name], now - peer.lastHeard <= freshness else { return unknown }
+    /// The versions to send `name` the next message in at `now`, newest first (see the type's rules); counts
+    /// a probe as sent.
+    public mutating func versions(for name: NodeName, at now: Duration) -> [UInt8] {
+        let newest = local.versions.upperBound
+        let unknown = [newest, local.versions.lowerBound].uniqued()
+        guard var peer = peers[name], now - peer.lastHeard <= freshness else { return unknown }
         // No common version: the newest, whose core a newer peer reads.
-        return [common(with: peer) ?? local.versions.upperBound]
+        let common = common(with: peer) ?? newest
+        guard peer.product == nil, common < newest, now - peer.lastProbe >= Self.probeInterval else { return [common] }
+        peer.lastProbe = now
+        peers[name] = peer
+        return [newest, common]
     }
 
-    /// The versions for a datagram that every peer must read (a pair has one peer): the union of each heard
-    /// peer's versions, both of this build's ends before any was heard.
-    public func versionsForAll(at now: Duration) -> [UInt8] {
-        guard !peers.isEmpty else { return [local.versions.lowerBound, local.versions.upperBound].uniqued() }
-        return Array(Set(peers.keys.flatMap { versions(for: $0, at: now) })).sorted()
+    /// The versions for a message every peer must read, newest first: the union of what each heard peer gets,
+    /// and both ends of this build's range while fewer than `expected` peers were heard (a pair expects one).
+    public mutating func versionsForAll(at now: Duration, expected: Int = 1) -> [UInt8] {
+        var union = Set<UInt8>()
+        for name in peers.keys { union.formUnion(versions(for: name, at: now)) }
+        if peers.count < expected || peers.isEmpty {
+            union.formUnion([local.versions.lowerBound, local.versions.upperBound])
+        }
+        return union.sorted(by: >)
     }
 
     /// The features `name` offers (none when not heard or without an advertisement).

@@ -49,8 +49,8 @@ enum Rendering {
                 lines.append(
                     spoken == 0
                         ? "  release: \(release) · protocol \(versions): INCOMPATIBLE with this node's "
-                            + "\(status.protocolVersions ?? "?"): its role is heard, but no handoff or config sync "
-                            + "reaches it; upgrade the older node"
+                            + "\(status.protocolVersions ?? "?"): its role is heard, but no handoff reaches it; "
+                            + "upgrade the older node"
                         : "  release: \(release) · protocol \(versions), speaking \(spoken)"
                 )
             }

@@ -56,14 +56,27 @@ struct FileModeTests {
             modes: [0o644, 0o600]
         )
         try writer.commit(staged, previous: BundleWriter.read([config, key]))
-        #expect(Self.mode(config) == 0o644)
+        // No engine group here: the group bits of a new file are not taken from the primary (they would name
+        // another group); the owner's and others' are.
+        #expect(Self.mode(config) == 0o604)
         #expect(Self.mode(key) == 0o600)
-        #expect(BundleWriter.modes(of: [config, key]) == [0o644, 0o600])
+        #expect(BundleWriter.modes(of: [config, key]) == [0o604, 0o600])
         // Same bytes, another mode on the primary: only the mode changes.
-        let changes = writer.conform(to: [0o640, 0o600])
-        #expect(changes == ["\(config) 644 -> 640"])
-        #expect(Self.mode(config) == 0o640)
+        let changes = writer.conform(to: [0o600, 0o600])
+        #expect(changes == ["\(config) 604 -> 600"])
+        #expect(Self.mode(config) == 0o600)
         // A missing file reads as mode 0 (unknown: the receiver keeps its own rule).
         #expect(BundleWriter.modes(of: ["\(directory)/missing"]) == [0])
+    }
+
+    @Test("group bits travel only towards the engine's group; set-id bits never")
+    func groupRule() {
+        // The engine's group is the same group on both nodes.
+        #expect(BundleWriter.transferred(0o640, existing: nil, group: 5, engineGroup: 5) == 0o640)
+        // Another group (adm here, haproxy there): no wider than the file already was here.
+        #expect(BundleWriter.transferred(0o640, existing: 0o600, group: 4, engineGroup: 5) == 0o600)
+        #expect(BundleWriter.transferred(0o640, existing: 0o640, group: 4, engineGroup: nil) == 0o640)
+        #expect(BundleWriter.transferred(0o600, existing: 0o640, group: 4, engineGroup: nil) == 0o600)
+        #expect(BundleWriter.transferred(0o4755, existing: nil, group: 5, engineGroup: 5) == 0o755)
     }
 }

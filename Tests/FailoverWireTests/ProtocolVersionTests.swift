@@ -81,15 +81,23 @@ struct ProtocolVersionTests {
         #expect(throws: WireError.badTag) { try DatagramCodec.decode(forged, keyring: Fixtures.keyring) }
     }
 
-    @Test("a cut or contradictory extension block is refused")
-    func malformedExtension() {
+    @Test("a cut or contradictory extension block: refused in version 2, the core still read in another version")
+    func malformedExtension() throws {
+        // Version 2's block is this build's own form: it must parse.
         #expect(throws: WireError.malformedExtension) {
-            try DatagramCodec.decode(newer(version: 7, versions: 7...7, extra: [9, 200, 1]), keyring: Fixtures.keyring)
+            try DatagramCodec.decode(newer(version: 2, versions: 2...2, extra: [9, 200, 1]), keyring: Fixtures.keyring)
         }
-        // An advertised range that does not hold the datagram's own version.
         #expect(throws: WireError.malformedExtension) {
-            try DatagramCodec.decode(newer(version: 7, versions: 1...2), keyring: Fixtures.keyring)
+            try DatagramCodec.decode(newer(version: 2, versions: 3...4), keyring: Fixtures.keyring)
         }
+        // Another release's block may have another form: its sender is still heard (never taken for silent).
+        let cut = try DatagramCodec.decode(
+            newer(version: 7, versions: 7...7, extra: [9, 200, 1]),
+            keyring: Fixtures.keyring
+        )
+        #expect(cut.readAsCore && cut.message.role == .primary && cut.advertisement?.versions == 7...7)
+        let contradictory = try DatagramCodec.decode(newer(version: 7, versions: 1...2), keyring: Fixtures.keyring)
+        #expect(contradictory.readAsCore && contradictory.advertisement?.versions == 7...7)
     }
 
     private func envelope(
@@ -105,19 +113,19 @@ struct ProtocolVersionTests {
 
     static let freshness = Duration.milliseconds(75)
 
-    @Test("negotiation: both ends to an unheard peer, its version once heard, both again once it is quiet")
+    @Test("negotiation: both versions to an unheard peer, its version once heard, both again once it is quiet")
     func negotiation() {
         var negotiation = ProtocolNegotiation(local: Fixtures.advertisement, freshness: Self.freshness)
         let t0 = Duration.seconds(10)
-        #expect(negotiation.versions(for: Fixtures.lb2, at: t0) == [1, 2])
-        #expect(negotiation.versionsForAll(at: t0) == [1, 2])
+        #expect(negotiation.versions(for: Fixtures.lb2, at: t0) == [2, 1])
+        #expect(negotiation.versionsForAll(at: t0) == [2, 1])
         // A 0.3 peer: version 1 datagrams only.
         #expect(negotiation.heard(envelope(boot: 1, version: 1), at: t0) != nil)
         #expect(negotiation.versions(for: Fixtures.lb2, at: t0) == [1] && negotiation.versionsForAll(at: t0) == [1])
         #expect(negotiation.capabilities(of: Fixtures.lb2) == [])
         #expect(negotiation.heard(envelope(boot: 1, version: 1), at: t0) == nil)  // nothing new
-        // Quiet for longer than the freshness (restarting, or a one-way link): both ends again.
-        #expect(negotiation.versions(for: Fixtures.lb2, at: t0 + .milliseconds(100)) == [1, 2])
+        // Quiet for longer than the freshness (restarting, or a one-way link): both again.
+        #expect(negotiation.versions(for: Fixtures.lb2, at: t0 + .milliseconds(100)) == [2, 1])
         // Upgraded: a new boot advertising 1-2.
         let t1 = t0 + .seconds(1)
         #expect(negotiation.heard(envelope(boot: 2, version: 2, Fixtures.advertisement), at: t1) != nil)
@@ -130,6 +138,26 @@ struct ProtocolVersionTests {
         negotiation.heard(envelope(boot: 3, version: 1), at: t1)
         #expect(negotiation.versions(for: Fixtures.lb2, at: t1) == [1])
         #expect(!negotiation.isIncompatible(Fixtures.lb2))
+    }
+
+    @Test("negotiation: a peer known only from version 1 gets a newest copy every 10 s (a newer peer is found)")
+    func probe() {
+        var negotiation = ProtocolNegotiation(local: Fixtures.advertisement, freshness: Self.freshness)
+        var now = Duration.seconds(1)
+        negotiation.heard(envelope(boot: 1, version: 1), at: now)
+        var probes = 0
+        // 25 s of heartbeats every 50 ms, the peer heard each time.
+        for _ in 0..<500 {
+            now += .milliseconds(50)
+            negotiation.heard(envelope(boot: 1, version: 1), at: now)
+            let versions = negotiation.versionsForAll(at: now)
+            #expect(versions.contains(1))
+            if versions.contains(2) { probes += 1 }
+        }
+        #expect(probes == 2)
+        // The peer was 0.4 after all (its version 2 copies had been lost): its advertisement ends the probes.
+        negotiation.heard(envelope(boot: 1, version: 2, Fixtures.advertisement), at: now)
+        #expect(negotiation.versionsForAll(at: now) == [2])
     }
 
     @Test("negotiation: a peer with no common version is incompatible, and gets this build's newest")
