@@ -108,7 +108,7 @@ row() {  # row STEP OK(0/1) WHAT
 
 start_watch() {  # the client and the VIP sampler, anew
     rm -f "$LAB_DIR/stop"
-    ip netns exec "$(lab_ns cl)" "$PY" scripts/lib/probe.py "$VIP4" 80 50 500 600 monotonic "$LAB_DIR/stop" \
+    ip netns exec "$(lab_ns cl)" "$PY" scripts/lib/probe.py "$VIP4" 80 10 25 600 monotonic "$LAB_DIR/stop" \
         >"$LAB_DIR/probe.log" 2>&1 &
     echo $! >"$LAB_DIR/probe.pid"
     disown $!
