@@ -79,36 +79,7 @@ in_node 1 systemd-analyze security --no-pager failover-agent.service >"$LAB_DIR/
 echo "  systemd-analyze security: $(tail -1 "$LAB_DIR/security.txt")"
 
 for n in 1 2; do
-    other=$((3 - n))
-    root=$(node_dir "$n")/root
-    printf '%s\n' "$key" >"$root/etc/failover-agent/cluster.key"
-    cat >"$root/etc/failover-agent/agent.toml" <<TOML
-[node]
-name = "lb$n"
-priority = $(( n == 1 ? 150 : 100 ))
-
-[cluster]
-key_file = "/etc/failover-agent/cluster.key"
-
-[[cluster.link]]
-local = "192.0.2.1$n"
-peer = "192.0.2.1$other"
-
-[[cluster.link]]
-local = "198.51.100.1$n"
-peer = "198.51.100.1$other"
-
-[[vip]]
-address = "$VIP4/24"
-interface = "eth0"
-
-[engine]
-config = "/etc/failover-agent/proxy.cfg"
-TOML
-    printf 'listen web\n    bind :8080\n    server a 127.0.0.1:8081\n' >"$root/etc/failover-agent/proxy.cfg"
-    in_node "$n" chown failover-agent:failover-agent /etc/failover-agent/cluster.key /etc/failover-agent/agent.toml \
-        /etc/failover-agent/proxy.cfg
-    in_node "$n" chmod 600 /etc/failover-agent/cluster.key
+    node_config "$n" "$key" $'listen web\n    bind :8080\n    server a 127.0.0.1:8081\n'
 done
 in_node 1 chmod 644 /etc/failover-agent/cluster.key
 in_node 1 systemctl start failover-agent || true

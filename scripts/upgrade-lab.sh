@@ -37,7 +37,8 @@ fi
 
 # A build of this tree that speaks datagram version 3 only (no version in common with this build), as a future
 # release that dropped versions 1-2 would: to show the pair keeps one holder and status names the mismatch.
-INCOMPATIBLE_DIR=$PWD/lab-run/cache/incompatible-$(git rev-parse --short HEAD)
+# Keyed by the committed Sources tree: a commit that changes only scripts or docs reuses the build.
+INCOMPATIBLE_DIR=$PWD/lab-run/cache/incompatible-$(git rev-parse --short=12 HEAD:Sources)
 INCOMPATIBLE_BIN=$INCOMPATIBLE_DIR/bin
 if [ ! -x "$INCOMPATIBLE_BIN/failover-agent" ]; then
     step "build this commit with datagram versions 3...3 into $INCOMPATIBLE_DIR (once)"
@@ -57,8 +58,7 @@ if [ ! -x "$INCOMPATIBLE_BIN/failover-agent" ]; then
 fi
 
 cleanup() {
-    lab_stop_pidfile "$LAB_DIR/sampler.pid"
-    lab_stop_pidfile "$LAB_DIR/probe.pid"
+    lab_watch_stop
     lab_teardown
     rm -rf "$LAB_DIR"
 }
@@ -96,6 +96,13 @@ edit_and_reload() {  # edit_and_reload NODE: a new generation on the primary
     ctl "$1" reload >/dev/null
 }
 mode_of() { stat -c %a "$1"; }
+sync_row() {  # sync_row PRIMARY BACKUP LABEL: an edit on the primary reaches the backup
+    local from=$1 to=$2 before ok=0
+    before=$(field "$from" "s['configGeneration']")
+    edit_and_reload "$from"
+    lab_wait 10 generation_at_least "$to" $((before + 1)) && lab_wait 5 same_generation && ok=1
+    row "$3" "$ok" "generation $(field "$to" "s['configGeneration']") on lb$to"
+}
 
 rows=()
 failures=0
@@ -104,29 +111,6 @@ row() {  # row STEP OK(0/1) WHAT
     [ "$2" = 1 ] || { outcome=FAIL; failures=$((failures + 1)); }
     rows+=("| $1 | $outcome | $3 |")
     echo "  $outcome  $1: $3"
-}
-
-start_watch() {  # the client and the VIP sampler, anew
-    rm -f "$LAB_DIR/stop"
-    ip netns exec "$(lab_ns cl)" "$PY" scripts/lib/probe.py "$VIP4" 80 10 25 600 monotonic "$LAB_DIR/stop" \
-        >"$LAB_DIR/probe.log" 2>&1 &
-    echo $! >"$LAB_DIR/probe.pid"
-    disown $!
-    (
-        for _ in $(seq 1 12000); do
-            [ -e "$LAB_DIR/stop" ] && break
-            echo "$(lab_vip_holder)"
-            sleep 0.05
-        done
-    ) >"$LAB_DIR/holders.log" 2>/dev/null &
-    echo $! >"$LAB_DIR/sampler.pid"
-    disown $!
-}
-stop_watch() {
-    touch "$LAB_DIR/stop"
-    sleep 1
-    lab_stop_pidfile "$LAB_DIR/probe.pid"
-    lab_stop_pidfile "$LAB_DIR/sampler.pid"
 }
 
 step "lab: two nodes on the previous release ($OLD_COMMIT), embedded engine, config sync with a side file"
@@ -147,7 +131,7 @@ lab_wait 10 ready_backup 2 || die "lb2 (old) did not become a ready backup"
 lab_wait 5 same_generation || die "the old pair does not serve one generation"
 
 # The client and a sampler of who holds the VIP, for the whole run.
-start_watch
+lab_watch_start 10 25 600
 sleep 2
 
 step "1. upgrade the backup (lb2): stop it, start this build"
@@ -161,11 +145,7 @@ lab_wait 5 same_generation && ok=1
 row "config in sync across releases" "$ok" "generation lb1 $(field 1 "s['configGeneration']"), lb2 $(field 2 "s['configGeneration']")"
 
 step "2. a config edit on the old primary reaches the new backup (sync version 1)"
-before=$(field 1 "s['configGeneration']")
-edit_and_reload 1
-ok=0
-lab_wait 10 generation_at_least 2 $((before + 1)) && lab_wait 5 same_generation && ok=1
-row "old primary → new backup sync" "$ok" "generation $(field 2 "s['configGeneration']") on lb2"
+sync_row 1 2 "old primary → new backup sync"
 
 step "3. planned failover to the upgraded node"
 ok=0
@@ -173,11 +153,7 @@ ctl 2 promote >"$LAB_DIR/promote.out" 2>&1 && lab_wait 10 lab_vip_on 2 && lab_wa
 row "planned failover old → new" "$ok" "$(tr '\n' ' ' <"$LAB_DIR/promote.out" | cut -c1-120); VIP on $(lab_vip_holder)"
 
 step "4. a config edit on the new primary reaches the old backup (sync version 1, the old node advertised nothing)"
-before=$(field 2 "s['configGeneration']")
-edit_and_reload 2
-ok=0
-lab_wait 10 generation_at_least 1 $((before + 1)) && lab_wait 5 same_generation && ok=1
-row "new primary → old backup sync" "$ok" "generation $(field 1 "s['configGeneration']") on lb1"
+sync_row 2 1 "new primary → old backup sync"
 
 step "5. upgrade the other node (lb1, now backup)"
 lab_stop_agent 1 TERM
@@ -202,35 +178,10 @@ ctl 1 promote >"$LAB_DIR/promote2.out" 2>&1 && lab_wait 10 lab_vip_on 1 && lab_w
 row "planned failover new → new" "$ok" "VIP on $(lab_vip_holder)"
 sleep 2
 
-stop_watch
+lab_watch_stop
 summarize() {  # summarize LABEL PLANNED-CHANGES: the client's and the sampler's figures as a row
-    local label=$1 planned=$2 total good longest both changes ok=0
-    read -r total good longest < <("$PY" - "$LAB_DIR/probe.log" <<'PY'
-import sys
-total = good = 0
-longest = 0.0
-first_bad = None
-for line in open(sys.argv[1]):
-    parts = line.split()
-    if len(parts) < 2 or not parts[1] in ("0", "1"):
-        continue
-    t, ok = float(parts[0]), parts[1] == "1"
-    total += 1
-    if ok:
-        good += 1
-        if first_bad is not None:
-            longest = max(longest, t - first_bad)
-            first_bad = None
-    elif first_bad is None:
-        first_bad = t
-print(total, good, int(longest))
-PY
-)
-    local span
-    span=$("$PY" -c 'import sys; t=[float(l.split()[0]) for l in open(sys.argv[1]) if l.split()[:1] and l.split()[0].replace(".","",1).isdigit()]; print("%.1f" % ((t[-1]-t[0])/1000) if t else "0")' "$LAB_DIR/probe.log")
-    both=$(grep -c '^both$' "$LAB_DIR/holders.log" || true)
-    changes=$(grep -v '^none$' "$LAB_DIR/holders.log" | uniq | wc -l)
-    changes=$((changes - 1))
+    local label=$1 planned=$2 total good longest span both changes ok=0
+    read -r total good longest span both changes < <(lab_watch_figures)
     [ "$both" = 0 ] && [ "$changes" = "$planned" ] && [ "$total" -gt 0 ] && ok=1
     row "$label" "$ok" "$good/$total probes answered over ${span} s, longest outage ${longest} ms, dual holding seen in $both samples, holder changes $changes ($planned expected)"
 }
@@ -238,7 +189,7 @@ summarize "the client through the upgrade" 2
 
 step "8. an incompatible peer: lb2 restarted on a build that speaks datagram version 3 only"
 lab_stop_agent 2 TERM
-start_watch
+lab_watch_start 10 25 600
 start_node 2 "$INCOMPATIBLE_BIN"
 incompatible_seen() { [ "$(field 1 "s['peers'][0].get('protocolSpoken') if s['peers'] else None")" = 0 ]; }
 ok=0
@@ -254,7 +205,7 @@ lab_wait 10 lab_vip_on 2 && ok=1
 start_node 1 "$NEW_BIN"
 lab_wait 15 incompatible_seen && sleep 3 && role_is 1 backup && lab_vip_on 2 && ! lab_vip_on 1 || ok=0
 row "failover to and from an incompatible peer" "$ok" "lb1 $(lab_role 1), lb2 $(lab_role 2); VIP on $(lab_vip_holder)"
-stop_watch
+lab_watch_stop
 summarize "the client with an incompatible peer" 1
 
 echo

@@ -220,3 +220,47 @@ lab_teardown() {
 }
 
 lab_vip_held() { [ "$(lab_vip_holder)" != none ]; }
+
+# lab_watch_start INTERVAL_MS TIMEOUT_MS SECONDS: a client in the client namespace requesting http://VIP:80/
+# (scripts/lib/probe.py, a new connection each, monotonic clock) and a sampler of who holds the VIP (about every
+# 50 ms), until lab_watch_stop. Logs: $LAB_DIR/probe.log, $LAB_DIR/holders.log.
+lab_watch_start() {
+    local interval=$1 timeout=$2 seconds=$3
+    rm -f "$LAB_DIR/watch.stop"
+    ip netns exec "$(lab_ns cl)" "$PY" scripts/lib/probe.py "$VIP4" 80 "$interval" "$timeout" "$seconds" monotonic \
+        "$LAB_DIR/watch.stop" >"$LAB_DIR/probe.log" 2>&1 &
+    echo $! >"$LAB_DIR/probe.pid"
+    disown $!
+    (
+        local _
+        for _ in $(seq 1 $((seconds * 20))); do
+            [ -e "$LAB_DIR/watch.stop" ] && break
+            lab_vip_holder
+            sleep 0.05
+        done
+    ) >"$LAB_DIR/holders.log" 2>/dev/null &
+    echo $! >"$LAB_DIR/sampler.pid"
+    disown $!
+}
+
+lab_watch_stop() {
+    touch "$LAB_DIR/watch.stop" 2>/dev/null || true
+    sleep 1
+    lab_stop_pidfile "$LAB_DIR/probe.pid"
+    lab_stop_pidfile "$LAB_DIR/sampler.pid"
+}
+
+# lab_watch_figures: "TOTAL OK LONGEST_OUTAGE_MS SPAN_S DUAL_SAMPLES HOLDER_CHANGES" of the last watch
+# (scripts/lib/outage.py over the probes; holder changes count moves between nodes, "none" samples skipped).
+lab_watch_figures() {
+    local first last total ok longest span both changes
+    first=$(awk '$2 ~ /^[01]$/ {print $1; exit}' "$LAB_DIR/probe.log")
+    last=$(awk '$2 ~ /^[01]$/ {t = $1} END {print t}' "$LAB_DIR/probe.log")
+    if [ -z "$first" ]; then echo "0 0 0 0 0 0"; return 0; fi
+    read -r total ok longest < <("$PY" scripts/lib/outage.py "$LAB_DIR/probe.log" \
+        "$(awk -v t="$first" 'BEGIN {printf "%.3f", t / 1000}')" "$(awk -v t="$last" 'BEGIN {printf "%.3f", t / 1000}')")
+    span=$(awk -v a="$first" -v b="$last" 'BEGIN {printf "%.1f", (b - a) / 1000}')
+    both=$(grep -c '^both$' "$LAB_DIR/holders.log" || true)
+    changes=$({ grep -v '^none$' "$LAB_DIR/holders.log" || true; } | uniq | wc -l)
+    echo "$total $ok $longest $span $both $((changes > 0 ? changes - 1 : 0))"
+}

@@ -119,3 +119,39 @@ teardown() {
     for controller in systemd unified; do rmdir "/sys/fs/cgroup/$controller/$LAB" 2>/dev/null || true; done
     lab_down_network
 }
+
+# node_config N KEY PROXY_CFG [ENGINE_LINES]: node N's /etc/failover-agent (agent.toml for the pair, the cluster
+# key, the engine's config), owned by the agent, the key 0600. ENGINE_LINES go at the end of [engine].
+node_config() {
+    local n=$1 key=$2 proxy=$3 extra=${4:-} other=$((3 - $1)) root
+    root=$(node_dir "$n")/root
+    printf '%s\n' "$key" >"$root/etc/failover-agent/cluster.key"
+    cat >"$root/etc/failover-agent/agent.toml" <<TOML
+[node]
+name = "lb$n"
+priority = $(( n == 1 ? 150 : 100 ))
+
+[cluster]
+key_file = "/etc/failover-agent/cluster.key"
+
+[[cluster.link]]
+local = "192.0.2.1$n"
+peer = "192.0.2.1$other"
+
+[[cluster.link]]
+local = "198.51.100.1$n"
+peer = "198.51.100.1$other"
+
+[[vip]]
+address = "$VIP4/24"
+interface = "eth0"
+
+[engine]
+config = "/etc/failover-agent/proxy.cfg"
+$extra
+TOML
+    printf '%s' "$proxy" >"$root/etc/failover-agent/proxy.cfg"
+    in_node "$n" chown failover-agent:failover-agent /etc/failover-agent/cluster.key /etc/failover-agent/agent.toml \
+        /etc/failover-agent/proxy.cfg
+    in_node "$n" chmod 600 /etc/failover-agent/cluster.key
+}
