@@ -125,7 +125,7 @@ record() {  # record ATTACK OK(0/1) FIGURES
 }
 has_vip() { case "$(ip -n "$(lab_ns "n$1")" -o addr show dev eth0 2>/dev/null)" in *" $VIP4/"*) return 0 ;; esac; return 1; }
 role_is() { [ "$(lab_role "$1")" = "$2" ]; }
-engine_ready() { case "$(lab_ctl "$1" status 2>/dev/null | grep "engine:")" in *"engine:  ready"*) return 0 ;; esac; return 1; }
+engine_ready() { lab_engine_ready "$1"; }
 same_generation() { local g; g=$(status_field 1 "['configGeneration']"); [ -n "$g" ] && [ "$g" != 0 ] && [ "$g" = "$(status_field 2 "['configGeneration']")" ]; }
 # count_at_least NODE N NAME [FILTER...]: for lab_wait, until the counter grew by N since the baseline.
 count_at_least() { local node=$1 n=$2; shift 2; [ "$(delta "$node" "$@")" -ge "$n" ]; }

@@ -167,7 +167,9 @@ check "and holds the VIP" wait_for 3 has_vip 1
 
 step "5. an incompatible release on lb2 (datagram version 3 only): one holder, and status says why"
 mark "lb2 restarted on the incompatible build"
-cp "$incompatible" "$(node_dir 2)/root/usr/sbin/failover-agent"
+# A new file renamed over the old one: the running binary cannot be written ("Text file busy").
+cp "$incompatible" "$(node_dir 2)/root/usr/sbin/failover-agent.incompatible"
+mv -f "$(node_dir 2)/root/usr/sbin/failover-agent.incompatible" "$(node_dir 2)/root/usr/sbin/failover-agent"
 in_node 2 systemctl restart failover-agent
 incompatible_seen() { [ "$(field 1 "s['peers'][0].get('protocolSpoken') if s['peers'] else None")" = 0 ]; }
 check "lb1 sees lb2 as incompatible" wait_for 15 incompatible_seen

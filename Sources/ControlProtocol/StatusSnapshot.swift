@@ -111,6 +111,13 @@ public struct StatusSnapshot: Codable, Hashable, Sendable {
     public var configNote: String?
     /// This node's release (nil from agents before 0.4.0).
     public var release: String?
+    /// The engine's state, one word: `ready`, `starting`, `restarting`, `stopped` or `not supervised` (nil from
+    /// agents before 0.4.0; `engine` is the line for people).
+    public var engineState: String?
+    /// The engine's process id while it runs.
+    public var enginePid: Int?
+    /// How often the supervisor restarted it.
+    public var engineRestarts: Int?
     /// The datagram versions this node reads, `1-2` (nil from agents before 0.4.0).
     public var protocolVersions: String?
 
@@ -134,7 +141,10 @@ public struct StatusSnapshot: Codable, Hashable, Sendable {
         rejected: [String: Int],
         configNote: String? = nil,
         release: String? = nil,
-        protocolVersions: String? = nil
+        protocolVersions: String? = nil,
+        engineState: String? = nil,
+        enginePid: Int? = nil,
+        engineRestarts: Int? = nil
     ) {
         self.node = node
         self.role = role
@@ -156,5 +166,8 @@ public struct StatusSnapshot: Codable, Hashable, Sendable {
         self.configNote = configNote
         self.release = release
         self.protocolVersions = protocolVersions
+        self.engineState = engineState
+        self.enginePid = enginePid
+        self.engineRestarts = engineRestarts
     }
 }

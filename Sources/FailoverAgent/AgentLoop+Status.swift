@@ -93,7 +93,10 @@ extension AgentLoop {
             rejected: rejectedAtSockets(),
             configNote: configNote?.text,
             release: negotiation.local.product,
-            protocolVersions: ProtocolNegotiation.text(negotiation.local.versions)
+            protocolVersions: ProtocolNegotiation.text(negotiation.local.versions),
+            engineState: engineReport.state.rawValue,
+            enginePid: engineReport.pid.map(Int.init),
+            engineRestarts: engineReport.restarts
         )
     }
 

@@ -174,6 +174,13 @@ lab_stop_pidfile() {
 lab_ctl() { local i=$1; shift; "$LAB_BIN/failoverctl" "$@" --socket "$LAB_DIR/n$i/control.sock"; }
 
 lab_role() { lab_ctl "$1" status --json 2>/dev/null | "$PY" -c 'import json,sys; print(json.load(sys.stdin)["status"]["role"])' 2>/dev/null || echo down; }
+# The engine's state word from status --json (`ready`, `starting`, …; `down` when the agent does not answer).
+lab_engine_state() { lab_status_key "$1" engineState down; }
+# lab_status_key NODE KEY [DEFAULT]: one top-level field of node NODE's status --json (DEFAULT when missing).
+lab_status_key() {
+    lab_ctl "$1" status --json 2>/dev/null | "$PY" -c 'import json,sys; v=json.load(sys.stdin)["status"].get(sys.argv[1]); print(sys.argv[2] if v is None else v)' "$2" "${3:-}" 2>/dev/null || echo "${3:-}"
+}
+lab_engine_ready() { [ "$(lab_engine_state "$1")" = ready ]; }
 
 # Which node has the VIP on its interface: "lb1", "lb2", "both" or "none".
 # The two namespaces cannot be read in one atomic step, so "both" is only reported when lb1, then lb2,

@@ -62,8 +62,8 @@ nft_in() { lab_exec "n$1" nft -f - ; }
 config_generation() { lab_ctl "$1" status --json 2>/dev/null | "$PY" -c 'import json,sys; print(json.load(sys.stdin)["status"]["configGeneration"])' 2>/dev/null; }
 status_says() { case "$(lab_ctl "$1" status 2>/dev/null)" in *"$2"*) return 0 ;; esac; return 1; }
 engine_line() { lab_ctl "$1" status 2>/dev/null | grep "engine:"; }
-engine_pid() { engine_line "$1" | grep -o 'pid [0-9]*' | cut -d' ' -f2; }
-engine_ready() { case "$(engine_line "$1")" in *"engine:  ready"*) return 0 ;; esac; return 1; }
+engine_pid() { lab_status_key "$1" enginePid; }
+engine_ready() { lab_engine_ready "$1"; }
 in_sync() { [ "$(config_generation 1)" = "$(config_generation 2)" ] && cmp -s "$LAB_DIR/n1/proxy.cfg" "$LAB_DIR/n2/proxy.cfg" \
     && cmp -s "$LAB_DIR/n1/side/pages.txt" "$LAB_DIR/n2/side/pages.txt"; }
 # The client's neighbour entry for the VIP points at node $1's MAC (the winner's announcement arrived).

@@ -414,9 +414,9 @@ engine_setup() {
     LAB_EXTRA=$extra lab_write_configs
 }
 engine_line() { lab_ctl "$1" status 2>/dev/null | grep "engine:"; }
-engine_pid() { engine_line "$1" | grep -o 'pid [0-9]*' | cut -d' ' -f2; }
-engine_ready() { case "$(engine_line "$1")" in *"engine:  ready"*) return 0 ;; esac; return 1; }
-engine_restarts_at_least() { local n; n=$(engine_line "$1" | grep -o '[0-9]* restart' | cut -d' ' -f1); [ "${n:-0}" -ge "$2" ]; }
+engine_pid() { lab_status_key "$1" enginePid; }
+engine_ready() { lab_engine_ready "$1"; }
+engine_restarts_at_least() { local n; n=$(lab_status_key "$1" engineRestarts 0); [ "${n:-0}" -ge "$2" ]; }
 engine_restarted_ready() { engine_restarts_at_least "$1" "$2" && engine_ready "$1"; }
 both_engines_ready() { engine_ready 1 && engine_ready 2; }
 # With engines, the first node whose engine is ready takes the VIP (a node still starting its engine is not
