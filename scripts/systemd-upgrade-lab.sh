@@ -50,25 +50,8 @@ if [ -z "$old_deb" ]; then
     old_deb=$(ls "$work"/*.deb | head -1)
 fi
 echo "  old: $(basename "$old_deb"), new: $(basename "$new_deb")"
-# A build of this tree that speaks datagram version 3 only (a future release with no version in common), linked
-# statically like the package's, keyed by the committed Sources tree.
-incompatible=$cache/incompatible-static-$(git rev-parse --short=12 HEAD:Sources)/failover-agent
-if [ ! -x "$incompatible" ]; then
-    work=$(dirname "$incompatible")
-    rm -rf "$work"
-    mkdir -p "$work"
-    git clone -q . "$work/src"
-    sed -i 's/supportedVersions: ClosedRange<UInt8> = 1...2/supportedVersions: ClosedRange<UInt8> = 3...3/' \
-        "$work/src/Sources/FailoverWire/ProtocolAdvertisement.swift"
-    sed -i 's/^public let productVersion = .*/public let productVersion = "9.9.9-incompatible"/' \
-        "$work/src/Sources/ControlProtocol/ProductVersion.swift"
-    grep -q '= 3...3' "$work/src/Sources/FailoverWire/ProtocolAdvertisement.swift" \
-        || die "could not patch the protocol versions for the incompatible build"
-    (cd "$work/src" && swift build -c release --static-swift-stdlib --product failover-agent >"$work/build.log" 2>&1) \
-        || die "the incompatible build failed: $work/build.log"
-    cp "$work/src/.build/release/failover-agent" "$incompatible"
-    rm -rf "$work/src"
-fi
+. scripts/lib/incompatible-build.sh
+incompatible=$(incompatible_agent static)
 
 step "boot two nodes on the old package"
 lab_up_network
@@ -85,8 +68,10 @@ for n in 1 2; do
     # The backend: answers with the node's name, on the node's loopback.
     mkdir -p "$LAB_DIR/www$n"
     echo "lb$n" >"$LAB_DIR/www$n/index.html"
+    # No log file: http.server writes a line per request, and during dpkg's fsyncs a write to disk can stall the
+    # backend past the client's 25 ms timeout (seen: 150 ms gaps at `dpkg -i` on the other node).
     ip netns exec "$(lab_ns "n$n")" "$PY" -m http.server --bind 127.0.0.1 --directory "$LAB_DIR/www$n" 8081 \
-        >"$LAB_DIR/backend$n.log" 2>&1 &
+        >/dev/null 2>&1 &
     echo $! >"$LAB_DIR/backend$n.pid"
     disown $!
 done

@@ -35,27 +35,8 @@ if [ ! -x "$OLD_BIN/failover-agent" ] || [ ! -x "$OLD_BIN/failoverctl" ]; then
     rm -rf "$OLD_DIR/src"
 fi
 
-# A build of this tree that speaks datagram version 3 only (no version in common with this build), as a future
-# release that dropped versions 1-2 would: to show the pair keeps one holder and status names the mismatch.
-# Keyed by the committed Sources tree: a commit that changes only scripts or docs reuses the build.
-INCOMPATIBLE_DIR=$PWD/lab-run/cache/incompatible-$(git rev-parse --short=12 HEAD:Sources)
-INCOMPATIBLE_BIN=$INCOMPATIBLE_DIR/bin
-if [ ! -x "$INCOMPATIBLE_BIN/failover-agent" ]; then
-    step "build this commit with datagram versions 3...3 into $INCOMPATIBLE_DIR (once)"
-    rm -rf "$INCOMPATIBLE_DIR/src"
-    mkdir -p "$INCOMPATIBLE_DIR"
-    git clone -q . "$INCOMPATIBLE_DIR/src"
-    sed -i 's/supportedVersions: ClosedRange<UInt8> = 1...2/supportedVersions: ClosedRange<UInt8> = 3...3/' \
-        "$INCOMPATIBLE_DIR/src/Sources/FailoverWire/ProtocolAdvertisement.swift"
-    sed -i 's/^public let productVersion = .*/public let productVersion = "9.9.9-incompatible"/' \
-        "$INCOMPATIBLE_DIR/src/Sources/ControlProtocol/ProductVersion.swift"
-    grep -q '= 3...3' "$INCOMPATIBLE_DIR/src/Sources/FailoverWire/ProtocolAdvertisement.swift" \
-        || die "could not patch the protocol versions for the incompatible build"
-    (cd "$INCOMPATIBLE_DIR/src" && swift build -c release --product failover-agent >/dev/null)
-    mkdir -p "$INCOMPATIBLE_BIN"
-    cp "$INCOMPATIBLE_DIR/src/.build/release/failover-agent" "$INCOMPATIBLE_BIN/"
-    rm -rf "$INCOMPATIBLE_DIR/src"
-fi
+. scripts/lib/incompatible-build.sh
+INCOMPATIBLE_BIN=$(dirname "$(incompatible_agent)")
 
 cleanup() {
     lab_watch_stop
